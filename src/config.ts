@@ -1,0 +1,162 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Where operations are stored. */
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+/** How bearer tokens are verified. */
+export interface JwtConfig {
+  /** HS256 shared secret (`JWT_SECRET`), or null. */
+  readonly secret: string | null;
+  /** PEM public key for RS256/ES256 (`JWT_PUBLIC_KEY`), or null. */
+  readonly publicKey: string | null;
+  /** Checked when set (`JWT_ISSUER`). */
+  readonly issuer: string | null;
+  /** Checked when set (`JWT_AUDIENCE`). */
+  readonly audience: string | null;
+  /** Seconds of clock skew accepted on `exp` and `nbf`. @default 5 */
+  readonly clockToleranceSec: number;
+}
+
+/** The whole configuration, read once from the environment by `loadConfig`. */
+export interface Config {
+  /** TCP port of the HTTP and WebSocket server; 0 picks a free one. @default 4000 */
+  readonly port: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  readonly host: string;
+  /** True under `NODE_ENV=production`: a key is required and error texts are terse. */
+  readonly production: boolean;
+  /** Folder for the SQLite file and the development key. @default './data' */
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  /** `REDIS_URL`, or null for the in-process event bus. */
+  readonly redisUrl: string | null;
+  readonly jwt: JwtConfig;
+  /** How long a handler may ignore a cancel before it is declared CANCEL_FORCED. @default 10_000 */
+  readonly cancelGraceMs: number;
+  /** How long a claimed operation stays ours without a heartbeat. @default 30_000 */
+  readonly leaseMs: number;
+  /** How long running handlers get to finish on SIGTERM/SIGINT. @default 10_000 */
+  readonly shutdownGraceMs: number;
+  /** Days a done operation is kept after `finishedAt`. @default 30 */
+  readonly retentionDays: number;
+  /** Handlers one process runs at once. @default 8 */
+  readonly maxConcurrentRuns: number;
+  /** Largest HTTP request body accepted, in bytes. @default 1_048_576 */
+  readonly maxBodyBytes: number;
+  /** Largest WebSocket message accepted, in bytes. @default 65_536 */
+  readonly maxWsMessageBytes: number;
+  /** `LOG_LEVEL`: debug, info, warn or error. @default 'info' */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** A setting is missing or invalid; the message says which and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const int = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((value) => value ?? fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? null : value));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: int(0, 65_535, 4000),
+  HOST: z.string().trim().min(1).optional().default('127.0.0.1'),
+  DATA_DIR: z.string().trim().min(1).optional().default('./data'),
+  DATABASE_URL: optionalText,
+  REDIS_URL: optionalText.refine(
+    (value) => value === null || /^rediss?:\/\//.test(value),
+    'must start with redis:// or rediss://',
+  ),
+  JWT_SECRET: z.string().optional(),
+  JWT_PUBLIC_KEY: optionalText,
+  JWT_ISSUER: optionalText,
+  JWT_AUDIENCE: optionalText,
+  JWT_CLOCK_TOLERANCE_SEC: int(0, 30, 5),
+  CANCEL_GRACE_MS: int(0, 3_600_000, 10_000),
+  LEASE_MS: int(100, 3_600_000, 30_000),
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000, 10_000),
+  RETENTION_DAYS: int(1, 36_500, 30),
+  MAX_CONCURRENT_RUNS: int(1, 1_000, 8),
+  MAX_BODY_BYTES: int(1_024, 100 * 1_048_576, 1_048_576),
+  MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
+});
+
+function parseDatabase(url: string | null, dataDir: string): DatabaseConfig {
+  if (url === null) return { kind: 'sqlite', file: resolve(dataDir, 'longrun.sqlite') };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\//, '') : url;
+  if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new ConfigError(
+      'DATABASE_URL: must be a file path, a sqlite: URL or a postgres:// URL.',
+    );
+  }
+  return { kind: 'sqlite', file: isAbsolute(path) ? path : resolve(path) };
+}
+
+/** Reads and validates the environment once; throws `ConfigError` naming the bad setting. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'}.`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (e.JWT_SECRET !== undefined && e.JWT_SECRET.length < 32) {
+    throw new ConfigError(
+      e.JWT_SECRET === ''
+        ? 'JWT_SECRET: is empty; set a secret of at least 32 characters or unset it.'
+        : 'JWT_SECRET: must be at least 32 characters long.',
+    );
+  }
+  const secret = e.JWT_SECRET ?? null;
+  if (secret !== null && e.JWT_PUBLIC_KEY !== null) {
+    throw new ConfigError('JWT_SECRET and JWT_PUBLIC_KEY: set one of them, not both.');
+  }
+  if (production && secret === null && e.JWT_PUBLIC_KEY === null) {
+    throw new ConfigError(
+      'Set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256) to run with NODE_ENV=production.',
+    );
+  }
+  const dataDir = resolve(e.DATA_DIR);
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    production,
+    dataDir,
+    database: Object.freeze(parseDatabase(e.DATABASE_URL, dataDir)),
+    redisUrl: e.REDIS_URL,
+    jwt: Object.freeze({
+      secret,
+      publicKey: e.JWT_PUBLIC_KEY,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockToleranceSec: e.JWT_CLOCK_TOLERANCE_SEC,
+    }),
+    cancelGraceMs: e.CANCEL_GRACE_MS,
+    leaseMs: e.LEASE_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    retentionDays: e.RETENTION_DAYS,
+    maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,36 @@
+import type { OperationRecord } from './model.js';
+
+/** No such operation, or one the viewer may not see (deliberately indistinguishable). */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+  constructor(readonly id: string) {
+    super('No such operation.');
+  }
+}
+
+/** The operation already SUCCEEDED or FAILED; it can no longer be cancelled. */
+export class OperationFinishedError extends Error {
+  override readonly name = 'OperationFinishedError';
+  constructor(readonly operation: OperationRecord) {
+    super(`The operation already ended ${operation.status}; it can no longer be cancelled.`);
+  }
+}
+
+/** No handler is registered for this kind. */
+export class UnknownKindError extends Error {
+  override readonly name = 'UnknownKindError';
+  constructor(readonly kind: string) {
+    super(`No handler is registered for kind "${kind}".`);
+  }
+}
+
+/** An argument was rejected; nothing was changed. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly field: string | null = null,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,49 @@
+import type { OperationErrorCode, OperationStatus } from './status.js';
+
+/** Any JSON value, as stored in `input` and `result`. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** Why an operation ended without a result. */
+export interface OperationFailure {
+  readonly code: OperationErrorCode;
+  readonly message: string;
+}
+
+/** The worker lease on a RUNNING or CANCELLING operation. */
+export interface Lease {
+  /** The id of the worker (one per process) that runs the handler. */
+  readonly owner: string;
+  readonly expiresAt: Date;
+}
+
+/** One operation as stored: the whole state, read and written as a unit. */
+export interface OperationRecord {
+  /** Raw id (a UUID); the schema wraps it in a Relay global ID. */
+  readonly id: string;
+  readonly kind: string;
+  readonly status: OperationStatus;
+  readonly progress: number | null;
+  readonly message: string | null;
+  readonly ownerId: string;
+  readonly input: JsonValue | null;
+  readonly result: JsonValue | null;
+  readonly error: OperationFailure | null;
+  readonly idempotencyKey: string | null;
+  readonly timeoutMs: number | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly cancelRequestedAt: Date | null;
+  readonly cancelledBy: string | null;
+  readonly cancelReason: string | null;
+  /** Starts at 1 and grows by exactly 1 with every visible change. */
+  readonly revision: number;
+  readonly lease: Lease | null;
+}
