@@ -1,0 +1,209 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import jwt, { type Jwt, type VerifyOptions } from 'jsonwebtoken';
+import { ConfigError, type JwtConfig } from '../config.js';
+import type { Viewer } from './viewer.js';
+
+/** The signature algorithms longrun accepts; each key type is pinned to exactly one. */
+export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
+
+/**
+ * The key bearer tokens are verified with, held as a `KeyObject`: jsonwebtoken 9 would otherwise
+ * parse a string key again on every call (about 0.3 ms each).
+ */
+export type VerifierKeys =
+  | { readonly kind: 'secret'; readonly key: KeyObject }
+  | { readonly kind: 'public'; readonly key: KeyObject };
+
+/** Claim checks beyond the signature; `config.jwt` fits as is. */
+export interface VerifierOptions {
+  /** Required `iss` when not null. */
+  readonly issuer: string | null;
+  /** Required `aud` (or one of the token's audiences) when not null. */
+  readonly audience: string | null;
+  /** Seconds of clock skew accepted on `exp` and `nbf`. */
+  readonly clockToleranceSec: number;
+}
+
+/** A token or header that does not authenticate anyone; `reason` is for logs, never for clients. */
+export interface AuthFailure {
+  readonly ok: false;
+  readonly reason: string;
+}
+
+/** A verified token and the viewer it names. */
+export interface AuthSuccess {
+  readonly ok: true;
+  readonly viewer: Viewer;
+}
+
+/** The outcome of a verification: narrow on `ok`. */
+export type AuthResult = AuthSuccess | AuthFailure;
+
+/** Verifies bearer tokens against one key; never throws. */
+export interface Verifier {
+  /** The one algorithm a token may use with this key. */
+  readonly algorithm: JwtAlgorithm;
+  /** Verifies a bare compact JWS token. */
+  verify(token: string): AuthResult;
+  /** Verifies an `Authorization` value of exactly `Bearer <token>` (scheme case-insensitive). */
+  verifyBearer(header: string | null | undefined): AuthResult;
+}
+
+// Exactly one scheme, one space and one token of base64url parts: rejects `Bearer a, Bearer b`,
+// doubled spaces, trailing commas and other schemes.
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
+
+/** OpenID Connect Core §2 caps `sub` at 255 characters; longer ones would become owner ids. */
+const MAX_SUBJECT_LENGTH = 255;
+
+const fail = (reason: string): AuthFailure => ({ ok: false, reason });
+
+/**
+ * The algorithm pinned to a key: secret → HS256 (at least 32 bytes), RSA (at least 2048 bits) →
+ * RS256, EC on P-256 → ES256; throws for anything else.
+ */
+export function algorithmFor(key: KeyObject): JwtAlgorithm {
+  if (key.type === 'secret') {
+    if ((key.symmetricKeySize ?? 0) < 32) {
+      throw new Error('An HS256 secret must be at least 32 bytes.');
+    }
+    return 'HS256';
+  }
+  const details = key.asymmetricKeyDetails;
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      if ((details?.modulusLength ?? 0) < 2048) {
+        throw new Error('An RSA key must be at least 2048 bits.');
+      }
+      return 'RS256';
+    case 'ec':
+      if (details?.namedCurve !== 'prime256v1') {
+        throw new Error(`An EC key must be on P-256 for ES256, not ${details?.namedCurve}.`);
+      }
+      return 'ES256';
+    default:
+      throw new Error(
+        `Unsupported key type ${key.asymmetricKeyType}: use an HS256 secret, RSA or EC P-256.`,
+      );
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Builds the verifier for one key; throws when the key cannot be used (see `algorithmFor`). */
+export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Verifier {
+  const expectedType = keys.kind === 'secret' ? 'secret' : 'public';
+  if (keys.key.type !== expectedType) {
+    throw new Error(`A ${keys.kind} verifier key must be a ${expectedType} KeyObject.`);
+  }
+  const algorithm = algorithmFor(keys.key);
+  const verifyOptions: VerifyOptions & { complete: true } = {
+    algorithms: [algorithm],
+    clockTolerance: options.clockToleranceSec,
+    complete: true,
+    ...(options.issuer === null ? {} : { issuer: options.issuer }),
+    ...(options.audience === null ? {} : { audience: options.audience }),
+  };
+
+  const verify = (token: string): AuthResult => {
+    let decoded: Jwt;
+    try {
+      decoded = jwt.verify(token, keys.key, verifyOptions);
+    } catch (error) {
+      // jsonwebtoken's messages name the failed check and never echo the token.
+      return fail(error instanceof jwt.JsonWebTokenError ? error.message : 'token not verifiable');
+    }
+    // RFC 7515 §4.1.11: extensions listed in `crit` must be understood, and we understand none.
+    if (decoded.header.crit !== undefined) return fail('unsupported crit header');
+    const { payload } = decoded;
+    if (!isRecord(payload)) return fail('payload is not a JSON object');
+    // jsonwebtoken rejects a non-numeric or past exp, but accepts a token without one.
+    const { exp, sub, roles } = payload;
+    if (typeof exp !== 'number') return fail(exp === undefined ? 'exp is required' : 'invalid exp');
+    const expiresAt = new Date(exp * 1000);
+    if (Number.isNaN(expiresAt.getTime())) return fail('invalid exp');
+    if (typeof sub !== 'string' || sub.trim() === '') return fail('sub must be a non-empty string');
+    if (sub.length > MAX_SUBJECT_LENGTH) return fail('sub is too long');
+    const isAdmin =
+      Array.isArray(roles) &&
+      roles.every((role) => typeof role === 'string') &&
+      roles.includes('admin');
+    return { ok: true, viewer: { id: sub, isAdmin, expiresAt } };
+  };
+
+  return {
+    algorithm,
+    verify,
+    verifyBearer(header) {
+      if (header === null || header === undefined || header === '') {
+        return fail('no authorization header');
+      }
+      const token = BEARER.exec(header)?.[1];
+      return token === undefined ? fail('authorization is not "Bearer <token>"') : verify(token);
+    },
+  };
+}
+
+function pemToPublicKey(pem: string): KeyObject {
+  // Tolerate PEMs squeezed onto one line with literal \n, as .env files and CI secrets often hold them.
+  const text = pem.includes('\n') ? pem : pem.replaceAll('\\n', '\n');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: text, format: 'pem' });
+  } catch (error) {
+    throw new ConfigError(
+      `JWT_PUBLIC_KEY: not a PEM public key (${error instanceof Error ? error.message : error}).`,
+    );
+  }
+  try {
+    algorithmFor(key);
+  } catch (error) {
+    throw new ConfigError(`JWT_PUBLIC_KEY: ${error instanceof Error ? error.message : error}`);
+  }
+  return key;
+}
+
+/**
+ * The verifier key from configuration: `JWT_SECRET`, else the PEM `JWT_PUBLIC_KEY`, else the
+ * development secret; throws `ConfigError` for an unusable key or when there is none.
+ */
+export function keysFromConfig(config: JwtConfig, devSecret: string | null): VerifierKeys {
+  if (config.secret !== null) {
+    return { kind: 'secret', key: createSecretKey(Buffer.from(config.secret, 'utf8')) };
+  }
+  if (config.publicKey !== null) return { kind: 'public', key: pemToPublicKey(config.publicKey) };
+  if (devSecret !== null) {
+    return { kind: 'secret', key: createSecretKey(Buffer.from(devSecret, 'utf8')) };
+  }
+  throw new ConfigError('Set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256).');
+}
+
+/** Claims of a token minted by longrun itself (dev banner, `npm run token`, tests). */
+export interface MintClaims {
+  readonly sub: string;
+  /** Adds `roles: ['admin']`. */
+  readonly admin?: boolean;
+  /** Whole seconds until `exp`; a negative value mints an already expired token. */
+  readonly ttlSec: number;
+  readonly issuer?: string | null;
+  readonly audience?: string | null;
+}
+
+/** Signs a token for `claims` with a secret (HS256) or private key (RS256/ES256). */
+export function mintToken(
+  claims: MintClaims,
+  signingKey: KeyObject,
+  algorithm: JwtAlgorithm,
+): string {
+  if (!Number.isInteger(claims.ttlSec)) throw new RangeError('ttlSec must be a whole number.');
+  const payload =
+    claims.admin === true ? { sub: claims.sub, roles: ['admin'] } : { sub: claims.sub };
+  return jwt.sign(payload, signingKey, {
+    algorithm,
+    expiresIn: claims.ttlSec,
+    ...(claims.issuer ? { issuer: claims.issuer } : {}),
+    ...(claims.audience ? { audience: claims.audience } : {}),
+  });
+}

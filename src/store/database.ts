@@ -1,0 +1,44 @@
+import type { ColumnType } from 'kysely';
+import type { OperationStatus } from '../operations/status.js';
+
+/**
+ * Epoch milliseconds in a `bigint` column. Written as a number; read back as a number from
+ * SQLite and as a string from node-postgres (which does not narrow int8), so readers use `Number()`.
+ */
+export type EpochMsColumn = ColumnType<number | string, number, number>;
+
+/** JSON stored as text: `JSON.stringify` on the way in, `JSON.parse` on the way out. */
+export type JsonText = string;
+
+/** The `operations` table: one row per `OperationRecord`, columns in snake_case. */
+export interface OperationsTable {
+  /** Raw id, a UUID string. */
+  id: string;
+  kind: string;
+  status: OperationStatus;
+  progress: number | null;
+  message: string | null;
+  owner_id: string;
+  input: JsonText | null;
+  result: JsonText | null;
+  /** `OperationFailure` as JSON. */
+  error: JsonText | null;
+  idempotency_key: string | null;
+  timeout_ms: number | null;
+  created_at: EpochMsColumn;
+  updated_at: EpochMsColumn;
+  started_at: EpochMsColumn | null;
+  finished_at: EpochMsColumn | null;
+  cancel_requested_at: EpochMsColumn | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
+  revision: number;
+  /** Null with `lease_expires_at` whenever the record has no lease. */
+  lease_owner: string | null;
+  lease_expires_at: EpochMsColumn | null;
+}
+
+/** The tables Kysely knows about. */
+export interface Database {
+  operations: OperationsTable;
+}

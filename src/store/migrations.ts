@@ -1,0 +1,91 @@
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import type { Logger } from '../logger.js';
+import type { Database } from './database.js';
+
+// Column types are chosen to mean the same on SQLite and PostgreSQL: `bigint` gets INTEGER
+// affinity on SQLite, `double precision` REAL. Migrations never change once released; add one.
+const migrations: Record<string, Migration> = {
+  '0001_operations': {
+    async up(db) {
+      await db.schema
+        .createTable('operations')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('progress', 'double precision')
+        .addColumn('message', 'text')
+        .addColumn('owner_id', 'text', (col) => col.notNull())
+        .addColumn('input', 'text')
+        .addColumn('result', 'text')
+        .addColumn('error', 'text')
+        .addColumn('idempotency_key', 'text')
+        .addColumn('timeout_ms', 'integer')
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('updated_at', 'bigint', (col) => col.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('finished_at', 'bigint')
+        .addColumn('cancel_requested_at', 'bigint')
+        .addColumn('cancelled_by', 'text')
+        .addColumn('cancel_reason', 'text')
+        .addColumn('revision', 'integer', (col) => col.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('operations_created_at_id_idx')
+        .on('operations')
+        .columns(['created_at desc', 'id desc'])
+        .execute();
+      await db.schema
+        .createIndex('operations_owner_created_at_id_idx')
+        .on('operations')
+        .columns(['owner_id', 'created_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('operations_status_created_at_id_idx')
+        .on('operations')
+        .columns(['status', 'created_at', 'id'])
+        .execute();
+      // Partial: keys released by `insert` once they age out are NULL and must not collide.
+      await db.schema
+        .createIndex('operations_owner_idempotency_key_uq')
+        .unique()
+        .on('operations')
+        .columns(['owner_id', 'idempotency_key'])
+        .where(sql.ref('idempotency_key'), 'is not', null)
+        .execute();
+      await db.schema
+        .createIndex('operations_lease_expires_at_idx')
+        .on('operations')
+        .column('lease_expires_at')
+        .execute();
+      await db.schema
+        .createIndex('operations_finished_at_idx')
+        .on('operations')
+        .column('finished_at')
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('operations').execute();
+    },
+  },
+};
+
+/** Applies every migration not yet applied; throws an Error naming the one that failed. */
+export async function migrateToLatest(db: Kysely<Database>, logger: Logger): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  for (const result of results) {
+    if (result.status === 'Success') {
+      logger.info('Applied database migration.', { migration: result.migrationName });
+    }
+  }
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error')?.migrationName;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Database migration ${failed === undefined ? 'set-up' : `"${failed}"`} failed: ${reason}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type Kysely, type KyselyPlugin, sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { create } from '../../src/operations/transitions.js';
+import { connectStore, openSqlite } from '../../src/store/connect.js';
+import type { Database } from '../../src/store/database.js';
+import { createKyselyStore } from '../../src/store/kysely-store.js';
+import { describeStoreSuite } from './store.suite.js';
+
+const quiet = createLogger('error', () => {});
+const dirs: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'longrun-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function pragma(db: Kysely<Database>, name: string): Promise<unknown> {
+  const { rows } = await sql<Record<string, unknown>>`pragma ${sql.raw(name)}`.execute(db);
+  return Object.values(rows[0] ?? {})[0];
+}
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describeStoreSuite('SQLite store', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'longrun-store-'));
+  const { store } = await openSqlite(join(dir, 'longrun.sqlite'), quiet);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SQLite connection', () => {
+  const sample = () =>
+    create(
+      {
+        id: randomUUID(),
+        kind: 'demo.sleep',
+        ownerId: 'alice',
+        input: { ms: 10 },
+        idempotencyKey: null,
+        timeoutMs: null,
+      },
+      new Date(),
+    );
+
+  it('creates the data directory on first run', async () => {
+    const file = join(await tempDir(), 'data', 'nested', 'longrun.sqlite');
+    const store = await connectStore({ kind: 'sqlite', file }, quiet);
+    await store.close();
+    expect(existsSync(dirname(file))).toBe(true);
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it('keeps the rows across a reopen of the same file', async () => {
+    const file = join(await tempDir(), 'longrun.sqlite');
+    const record = sample();
+    const first = await connectStore({ kind: 'sqlite', file }, quiet);
+    await first.insert(record, new Date(0));
+    await first.close();
+    const second = await connectStore({ kind: 'sqlite', file }, quiet);
+    expect(await second.get(record.id)).toEqual(record);
+    await second.close();
+  });
+
+  it('uses WAL with the documented pragmas and stays intact', async () => {
+    const { db, store } = await openSqlite(join(await tempDir(), 'longrun.sqlite'), quiet);
+    await store.insert(sample(), new Date(0));
+    expect(await pragma(db, 'journal_mode')).toBe('wal');
+    expect(await pragma(db, 'synchronous')).toBe(1); // NORMAL
+    expect(await pragma(db, 'busy_timeout')).toBe(5000);
+    expect(await pragma(db, 'foreign_keys')).toBe(1);
+    expect(await pragma(db, 'integrity_check')).toBe('ok');
+    await store.close();
+  });
+
+  it('reads an operation with exactly one query, found or not', async () => {
+    const { db, store } = await openSqlite(join(await tempDir(), 'longrun.sqlite'), quiet);
+    const record = sample();
+    await store.insert(record, new Date(0));
+    let queries = 0;
+    const counter: KyselyPlugin = {
+      transformQuery: (args) => {
+        queries++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const counted = createKyselyStore(db.withPlugin(counter), { dialect: 'sqlite' });
+    expect(await counted.get(record.id)).toEqual(record);
+    expect(queries).toBe(1);
+    expect(await counted.get(randomUUID())).toBeNull();
+    expect(queries).toBe(2);
+    await store.close();
+  });
+
+  it('refuses a file that is not a database with a clear error', async () => {
+    const file = join(await tempDir(), 'longrun.sqlite');
+    await writeFile(file, 'this is not a database, just some text that fills a page '.repeat(100));
+    await expect(connectStore({ kind: 'sqlite', file }, quiet)).rejects.toThrow(
+      /SQLite database at .*longrun\.sqlite/,
+    );
+  });
+
+  it('does not support PostgreSQL yet', async () => {
+    await expect(
+      connectStore({ kind: 'postgres', url: 'postgres://localhost/longrun' }, quiet),
+    ).rejects.toThrow('PostgreSQL support is not available yet');
+  });
+});

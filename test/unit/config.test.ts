@@ -1,0 +1,166 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const SECRET = 's'.repeat(32);
+const PUBLIC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      production: false,
+      dataDir: resolve('data'),
+      database: { kind: 'sqlite', file: resolve('data', 'longrun.sqlite') },
+      redisUrl: null,
+      jwt: { secret: null, publicKey: null, issuer: null, audience: null, clockToleranceSec: 5 },
+      cancelGraceMs: 10_000,
+      leaseMs: 30_000,
+      shutdownGraceMs: 10_000,
+      retentionDays: 30,
+      maxConcurrentRuns: 8,
+      maxBodyBytes: 1_048_576,
+      maxWsMessageBytes: 65_536,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every setting it documents', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/tmp/longrun-data',
+      REDIS_URL: 'redis://localhost:6379',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: 'https://issuer.test',
+      JWT_AUDIENCE: 'longrun',
+      JWT_CLOCK_TOLERANCE_SEC: '0',
+      CANCEL_GRACE_MS: '500',
+      LEASE_MS: '1000',
+      SHUTDOWN_GRACE_MS: '2000',
+      RETENTION_DAYS: '7',
+      MAX_CONCURRENT_RUNS: '2',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      host: '0.0.0.0',
+      dataDir: '/tmp/longrun-data',
+      database: { kind: 'sqlite', file: '/tmp/longrun-data/longrun.sqlite' },
+      redisUrl: 'redis://localhost:6379',
+      jwt: {
+        secret: SECRET,
+        issuer: 'https://issuer.test',
+        audience: 'longrun',
+        clockToleranceSec: 0,
+      },
+      cancelGraceMs: 500,
+      leaseMs: 1000,
+      shutdownGraceMs: 2000,
+      retentionDays: 7,
+      maxConcurrentRuns: 2,
+      logLevel: 'debug',
+    });
+  });
+
+  it('returns a frozen object, nested parts included', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.jwt)).toBe(true);
+    expect(Object.isFrozen(config.database)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['PORT', ''],
+    ['LEASE_MS', '0'],
+    ['LEASE_MS', 'soon'],
+    ['LEASE_MS', '3600001'],
+    ['MAX_CONCURRENT_RUNS', '0'],
+    ['JWT_CLOCK_TOLERANCE_SEC', '31'],
+    ['LOG_LEVEL', 'verbose'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_URL', 'sqlite:'],
+    ['DATABASE_URL', 'sqlite:mysql://x'],
+  ])('rejects %s=%j with a ConfigError naming it', (name, value) => {
+    expect(configError({ [name]: value }).message).toMatch(new RegExp(`^${name}\\b`));
+  });
+
+  it('refuses production without a key', () => {
+    const error = configError({ NODE_ENV: 'production' });
+    expect(error.message).toMatch(/JWT_SECRET/);
+    expect(error.message).toMatch(/JWT_PUBLIC_KEY/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).production).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: PUBLIC_PEM }).jwt.publicKey).toBe(
+      PUBLIC_PEM,
+    );
+  });
+
+  it('refuses an empty or short JWT_SECRET, even outside production', () => {
+    expect(configError({ JWT_SECRET: '' }).message).toMatch(/^JWT_SECRET: is empty/);
+    expect(configError({ JWT_SECRET: 'short' }).message).toMatch(/^JWT_SECRET: .*32/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: '' }).message).toMatch(/^JWT_SECRET/);
+  });
+
+  it('refuses JWT_SECRET and JWT_PUBLIC_KEY together', () => {
+    expect(configError({ JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PUBLIC_PEM }).message).toMatch(
+      /JWT_SECRET and JWT_PUBLIC_KEY/,
+    );
+  });
+
+  it('treats blank optional settings as unset', () => {
+    const config = loadConfig({
+      JWT_ISSUER: '',
+      JWT_AUDIENCE: ' ',
+      REDIS_URL: '',
+      DATABASE_URL: '',
+    });
+    expect(config.jwt.issuer).toBeNull();
+    expect(config.jwt.audience).toBeNull();
+    expect(config.redisUrl).toBeNull();
+    expect(config.database.kind).toBe('sqlite');
+  });
+
+  describe('DATABASE_URL', () => {
+    it.each([
+      ['sqlite:./tmp/a.db', resolve('tmp/a.db')],
+      ['sqlite:/var/lib/longrun.db', '/var/lib/longrun.db'],
+      ['sqlite:///var/lib/longrun.db', '/var/lib/longrun.db'],
+      ['sqlite://relative.db', resolve('relative.db')],
+      ['./tmp/b.sqlite', resolve('tmp/b.sqlite')],
+      ['/abs/c.sqlite', '/abs/c.sqlite'],
+      ['plain.db', resolve('plain.db')],
+    ])('%s is the SQLite file %s', (url, file) => {
+      expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'sqlite', file });
+    });
+
+    it.each(['postgres://user:pw@localhost:5432/longrun', 'postgresql://localhost/longrun'])(
+      '%s is PostgreSQL',
+      (url) => {
+        expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url });
+      },
+    );
+  });
+});
