@@ -102,9 +102,7 @@ function parseDatabase(url: string | null, dataDir: string): DatabaseConfig {
   if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\//, '') : url;
   if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new ConfigError(
-      'DATABASE_URL: must be a file path, a sqlite: URL or a postgres:// URL.',
-    );
+    throw new ConfigError('DATABASE_URL: must be a file path, a sqlite: URL or a postgres:// URL.');
   }
   return { kind: 'sqlite', file: isAbsolute(path) ? path : resolve(path) };
 }
@@ -159,4 +157,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
     logLevel: e.LOG_LEVEL,
   });
+}
+
+/** `loadConfig` over this process's environment. */
+export function loadConfigFromProcess(): Config {
+  return loadConfig(process.env);
 }

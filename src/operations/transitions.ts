@@ -74,12 +74,7 @@ export function claim(op: OperationRecord, lease: Lease, now: Date): Outcome {
 }
 
 /** A cancel request (SEMANTICS.md, "Lifecycle and cancellation"). */
-export function cancel(
-  op: OperationRecord,
-  by: string,
-  reason: string | null,
-  now: Date,
-): Outcome {
+export function cancel(op: OperationRecord, by: string, reason: string | null, now: Date): Outcome {
   const request = { cancelledBy: by, cancelReason: reason, cancelRequestedAt: now };
   switch (op.status) {
     case OperationStatus.Pending: // its handler never runs

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { loadOrCreateDevSecret } from './auth/dev-key.js';
+import { createVerifier, keysFromConfig, mintToken } from './auth/jwt.js';
+import { createMemoryBus } from './bus/memory-bus.js';
+import type { Config } from './config.js';
+import { demoSleep } from './handlers/demo-sleep.js';
+import type { Handler } from './handlers/handler.js';
+import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
+import type { Logger } from './logger.js';
+import { createCommitter } from './operations/commit.js';
+import { createFeed } from './operations/feed.js';
+import { createOperationsService, type OperationsService } from './operations/service.js';
+import { createRunner } from './runner/runner.js';
+import { schema } from './schema/index.js';
+import { connectStore } from './store/connect.js';
+import type { OperationStore } from './store/store.js';
+import { createHttpServer } from './transport/http.js';
+import { attachWebSocket } from './transport/websocket.js';
+import { createYogaApp } from './transport/yoga.js';
+
+/** How long the printed development token stays valid. */
+const DEV_TOKEN_TTL_SEC = 7 * 24 * 60 * 60;
+
+/** Extra collaborators of an app; all optional. */
+export interface AppOptions {
+  readonly logger: Logger;
+  /** Handlers registered beside the built-in `demo.sleep`. */
+  readonly handlers?: readonly Handler[];
+}
+
+/** A composed longrun service. */
+export interface App {
+  /** Where it listens, once started (`http://host:port/graphql`). */
+  readonly url: string;
+  /** The port it listens on, once started. */
+  readonly port: number;
+  /** Signed development token (no key configured outside production), else null. */
+  readonly devToken: string | null;
+  readonly registry: HandlerRegistry;
+  readonly operations: OperationsService;
+  readonly store: OperationStore;
+  /** Open live streams and sockets, for diagnostics and tests. */
+  gauges(): { streams: number; sockets: number; runs: number };
+  /** Whether the store (and bus) answer and the app is not stopping. */
+  ready(): Promise<boolean>;
+  /** Recovers, starts the runner, then listens. */
+  start(): Promise<void>;
+  /** Graceful shutdown (SEMANTICS.md, "Durability and workers"); safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: the only place that picks concrete implementations. */
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
+  const { logger } = options;
+  const store = await connectStore(config.database, logger);
+  const bus = createMemoryBus((error) => logger.error('an event listener failed', { error }));
+
+  const devSecret =
+    config.jwt.secret === null && config.jwt.publicKey === null && !config.production
+      ? loadOrCreateDevSecret(config.dataDir)
+      : null;
+  const keys = keysFromConfig(config.jwt, devSecret);
+  const verifier = createVerifier(keys, config.jwt);
+  const devToken =
+    devSecret === null
+      ? null
+      : mintToken(
+          {
+            sub: 'developer',
+            admin: true,
+            ttlSec: DEV_TOKEN_TTL_SEC,
+            issuer: config.jwt.issuer,
+            audience: config.jwt.audience,
+          },
+          keys.key,
+          'HS256',
+        );
+
+  const registry = createRegistry([demoSleep as Handler]);
+  for (const handler of options.handlers ?? []) registry.register(handler);
+  const commit = createCommitter(store, bus, logger);
+  const feed = createFeed(store, bus);
+  const operations = createOperationsService({ store, commit, registry, feed });
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const runner = createRunner({
+    store,
+    bus,
+    commit,
+    registry,
+    logger,
+    options: { ...config, workerId },
+  });
+
+  const shutdown = new AbortController();
+  let stopping: Promise<void> | null = null;
+  const ready = async () => {
+    if (shutdown.signal.aborted) return false;
+    try {
+      await Promise.all([store.ping(), bus.ping()]);
+      return true;
+    } catch (error) {
+      logger.warn('readiness check failed', { error });
+      return false;
+    }
+  };
+
+  const yoga = createYogaApp({
+    schema,
+    verifier,
+    operations,
+    logger,
+    production: config.production,
+    shutdownSignal: shutdown.signal,
+    graphiqlToken: devToken,
+  });
+  const server: Server = createHttpServer({
+    yoga,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    ready,
+  });
+  const sockets = attachWebSocket(server, {
+    yoga,
+    verifier,
+    logger,
+    maxMessageBytes: config.maxWsMessageBytes,
+    production: config.production,
+  });
+  let address: AddressInfo | null = null;
+  const url = () => {
+    if (!address) throw new Error('The app has not started.');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}/graphql`;
+  };
+
+  return {
+    get url() {
+      return url();
+    },
+    get port() {
+      if (!address) throw new Error('The app has not started.');
+      return address.port;
+    },
+    devToken,
+    registry,
+    operations,
+    store,
+    gauges: () => ({
+      streams: feed.gauges().open,
+      sockets: sockets.connections(),
+      runs: runner.active(),
+    }),
+    ready,
+
+    async start() {
+      await runner.start();
+      server.listen(config.port, config.host);
+      await new Promise<void>((resolve, reject) => {
+        server.once('listening', resolve);
+        server.once('error', reject);
+      });
+      address = server.address() as AddressInfo;
+      logger.info('longrun is listening', { url: url(), worker: workerId });
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        logger.info('shutting down');
+        shutdown.abort();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await sockets.close();
+        await runner.stop();
+        server.closeAllConnections();
+        await closed;
+        await bus.close();
+        await store.close();
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { defineHandler } from './handler.js';
+import { parseWithSchema } from './parse-input.js';
+
+const DemoSleepInput = z
+  .strictObject({
+    ms: z.number().int().min(0).max(3_600_000).default(1000),
+    steps: z.number().int().min(1).max(10_000).default(10),
+    ignoreCancel: z.boolean().default(false),
+    fail: z.string().max(1000).nullable().default(null),
+  })
+  .nullable()
+  .transform((value) => value ?? { ms: 1000, steps: 10, ignoreCancel: false, fail: null });
+
+/**
+ * The built-in `demo.sleep` kind: waits `ms` in `steps` equal steps, reporting progress after
+ * each; honours its AbortSignal unless `ignoreCancel`; throws `fail` at the end when it is a string.
+ */
+export const demoSleep = defineHandler({
+  kind: 'demo.sleep',
+  parseInput: (raw) => parseWithSchema(DemoSleepInput, raw),
+  async run({ ms, steps, ignoreCancel, fail }, { signal, progress }) {
+    const stepSignal = ignoreCancel ? undefined : signal;
+    for (let i = 1; i <= steps; i++) {
+      await delay(ms / steps, undefined, { signal: stepSignal });
+      await progress(i / steps, `step ${i} of ${steps}`);
+    }
+    if (fail !== null) throw new Error(fail);
+    return { slept: ms };
+  },
+});

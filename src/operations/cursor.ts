@@ -1,0 +1,25 @@
+import type { PageKey } from '../store/store.js';
+
+const PREFIX = 'op:';
+const RAW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** An opaque, stable pagination cursor for a position in the newest-first order. */
+export function encodeCursor(key: PageKey): string {
+  return Buffer.from(`${PREFIX}${key.createdAt.getTime()}:${key.id}`, 'utf8').toString('base64url');
+}
+
+/** The position a cursor names, or null when it is not one of ours. */
+export function decodeCursor(cursor: string): PageKey | null {
+  if (cursor.length > 200) return null;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(PREFIX)) return null;
+  const [millis, id, ...rest] = text.slice(PREFIX.length).split(':');
+  if (rest.length > 0 || millis === undefined || id === undefined) return null;
+  if (!/^\d{1,15}$/.test(millis) || !RAW_ID.test(id)) return null;
+  return { createdAt: new Date(Number(millis)), id };
+}
+
+/** True when `id` has the shape of a raw operation id. */
+export function isRawOperationId(id: string): boolean {
+  return RAW_ID.test(id);
+}

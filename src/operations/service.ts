@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { canSee, type Viewer } from '../auth/viewer.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import type { OperationFilter, OperationStore, PageKey } from '../store/store.js';
+import type { Committer } from './commit.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
+import type { Feed, FeedFilter } from './feed.js';
+import type { JsonValue, OperationRecord } from './model.js';
+import * as transitions from './transitions.js';
+
+/** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */
+export const LIMITS = {
+  maxInputBytes: 64 * 1024,
+  maxReasonLength: 1000,
+  maxKindLength: 200,
+  maxIdempotencyKeyLength: 200,
+  maxTimeoutMs: 86_400_000,
+  maxPageSize: 100,
+  defaultPageSize: 20,
+  idempotencyWindowMs: 24 * 60 * 60 * 1000,
+} as const;
+
+/** What `startOperation` asks for, as the client sent it. */
+export interface StartRequest {
+  readonly kind: string;
+  readonly input?: JsonValue | null;
+  readonly idempotencyKey?: string | null;
+  readonly timeoutMs?: number | null;
+}
+
+/** The arguments of the `operations` listing. */
+export interface ListRequest extends FeedFilter {
+  readonly first?: number | null;
+  readonly after?: string | null;
+  readonly last?: number | null;
+  readonly before?: string | null;
+  readonly ownerId?: string | null;
+}
+
+/** One page of operations, newest first. */
+export interface OperationPage {
+  readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: OperationRecord }>;
+  readonly pageInfo: {
+    readonly hasNextPage: boolean;
+    readonly hasPreviousPage: boolean;
+    readonly startCursor: string | null;
+    readonly endCursor: string | null;
+  };
+  /** Counted only when asked for. */
+  totalCount(): Promise<number>;
+}
+
+/** The use cases of the API, each deciding visibility with `canSee`. */
+export interface OperationsService {
+  /** Validates and stores a new PENDING operation, or returns the idempotent first one. */
+  start(
+    viewer: Viewer,
+    request: StartRequest,
+  ): Promise<{ operation: OperationRecord; deduplicated: boolean }>;
+  /** Requests cancellation; `id` is the parsed raw id (null when malformed), `givenId` as sent. */
+  cancel(
+    viewer: Viewer,
+    id: string | null,
+    givenId: string,
+    reason: string | null | undefined,
+  ): Promise<OperationRecord>;
+  /** The operation, or null when it does not exist or the viewer may not see it. */
+  get(viewer: Viewer, id: string | null): Promise<OperationRecord | null>;
+  /** A keyset page of the operations the viewer may see. Throws `ValidationError` on bad args. */
+  list(viewer: Viewer, request: ListRequest): Promise<OperationPage>;
+  watch: Feed['watchOne'];
+  watchAll: Feed['watchAll'];
+}
+
+const StartSchema = z.object({
+  kind: z.string().trim().min(1, 'must not be empty').max(LIMITS.maxKindLength),
+  idempotencyKey: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(LIMITS.maxIdempotencyKeyLength)
+    .nullish(),
+  timeoutMs: z.number().int().min(1).max(LIMITS.maxTimeoutMs).nullish(),
+});
+
+/** JSON with object keys sorted, so equal values compare equal as text. */
+function canonicalJson(value: JsonValue | null | undefined): string {
+  return JSON.stringify(value ?? null, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function pageSize(value: number | null | undefined, name: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isInteger(value) || value < 0 || value > LIMITS.maxPageSize) {
+    throw new ValidationError(`${name} must be between 0 and ${LIMITS.maxPageSize}.`, name);
+  }
+  return value;
+}
+
+function cursorKey(cursor: string | null | undefined, name: string): PageKey | null {
+  if (cursor === null || cursor === undefined) return null;
+  const key = decodeCursor(cursor);
+  if (key === null) throw new ValidationError(`${name} is not a valid cursor.`, name);
+  return key;
+}
+
+/** The service over its collaborators; `clock` is injectable for tests. */
+export function createOperationsService(deps: {
+  store: OperationStore;
+  commit: Committer;
+  registry: HandlerRegistry;
+  feed: Feed;
+  clock?: () => Date;
+}): OperationsService {
+  const { store, commit, registry, feed } = deps;
+  const clock = deps.clock ?? (() => new Date());
+
+  return {
+    async start(viewer, request) {
+      const parsed = StartSchema.safeParse(request);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = String(issue?.path[0] ?? 'input');
+        throw new ValidationError(`${field}: ${issue?.message ?? 'is invalid'}.`, field);
+      }
+      const { kind, idempotencyKey = null, timeoutMs = null } = parsed.data;
+      const input = request.input ?? null;
+      const inputJson = canonicalJson(input);
+      if (Buffer.byteLength(inputJson, 'utf8') > LIMITS.maxInputBytes) {
+        throw new ValidationError(
+          `input: is larger than ${LIMITS.maxInputBytes} bytes as JSON.`,
+          'input',
+        );
+      }
+      const handler = registry.get(kind);
+      if (!handler) throw new UnknownKindError(kind);
+      handler.parseInput(input); // throws ValidationError with the field inside input
+
+      const now = clock();
+      const record = transitions.create(
+        { id: randomUUID(), kind, ownerId: viewer.id, input, idempotencyKey, timeoutMs },
+        now,
+      );
+      const result = await commit.insert(
+        record,
+        new Date(now.getTime() - LIMITS.idempotencyWindowMs),
+      );
+      if (result.inserted) return { operation: result.record, deduplicated: false };
+      const existing = result.existing;
+      if (existing.kind !== kind || canonicalJson(existing.input) !== inputJson) {
+        throw new ValidationError(
+          'idempotencyKey: was already used for an operation with a different kind or input.',
+          'idempotencyKey',
+        );
+      }
+      return { operation: existing, deduplicated: true };
+    },
+
+    async cancel(viewer, id, givenId, reason) {
+      if (reason !== null && reason !== undefined && reason.length > LIMITS.maxReasonLength) {
+        throw new ValidationError(
+          `reason: must be at most ${LIMITS.maxReasonLength} characters.`,
+          'reason',
+        );
+      }
+      const current = await store.get(id ?? '');
+      if (current === null || id === null || !canSee(viewer, current)) {
+        throw new NotFoundError(givenId);
+      }
+      const outcome = await commit.apply(
+        id,
+        (op) => transitions.cancel(op, viewer.id, reason ?? null, clock()),
+        { current },
+      );
+      if (outcome === null) throw new NotFoundError(givenId);
+      if (outcome.kind === 'rejected') throw outcome.error;
+      return outcome.kind === 'changed' ? outcome.next : outcome.current;
+    },
+
+    async get(viewer, id) {
+      const record = await store.get(id ?? '');
+      return record !== null && id !== null && canSee(viewer, record) ? record : null;
+    },
+
+    async list(viewer, request) {
+      const first = pageSize(request.first, 'first');
+      const last = pageSize(request.last, 'last');
+      if (first !== null && last !== null) {
+        throw new ValidationError('Use first or last, not both.', 'last');
+      }
+      const after = cursorKey(request.after, 'after');
+      const before = cursorKey(request.before, 'before');
+      const backward = last !== null || (before !== null && first === null);
+      if (backward ? after !== null : before !== null) {
+        throw new ValidationError(
+          'Page forward with first/after or backward with last/before.',
+          backward ? 'after' : 'before',
+        );
+      }
+      const filter: OperationFilter = {
+        ownerId: viewer.isAdmin ? (request.ownerId ?? null) : viewer.id,
+        // An empty status list means no status filter, as in the live feed.
+        statuses: request.statuses?.length ? request.statuses : null,
+        kind: request.kind ?? null,
+      };
+      const foreignOwner =
+        !viewer.isAdmin && request.ownerId != null && request.ownerId !== viewer.id;
+      const limit = (backward ? last : first) ?? LIMITS.defaultPageSize;
+      const key = backward ? before : after;
+      const direction = backward ? 'newer' : 'older';
+
+      const rows =
+        foreignOwner || limit === 0
+          ? []
+          : await store.list({ ...filter, direction, key, limit: limit + 1 });
+      const more = rows.length > limit;
+      const page = backward
+        ? rows.slice(rows.length - Math.min(rows.length, limit))
+        : rows.slice(0, limit);
+      // Whether anything lies on the other side of the starting cursor: one indexed row at most.
+      const beyondKey =
+        key !== null && !foreignOwner
+          ? (
+              await store.list({
+                ...filter,
+                direction: backward ? 'older' : 'newer',
+                key,
+                limit: 1,
+              })
+            ).length > 0
+          : false;
+      const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage: backward ? beyondKey : more,
+          hasPreviousPage: backward ? more : beyondKey,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+        totalCount: () => (foreignOwner ? Promise.resolve(0) : store.count(filter)),
+      };
+    },
+
+    watch: (viewer, id, givenId, signal) => feed.watchOne(viewer, id, givenId, signal),
+    watchAll: (viewer, filter, signal) => feed.watchAll(viewer, filter, signal),
+  };
+}

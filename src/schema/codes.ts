@@ -1,0 +1,33 @@
+import { GraphQLError } from 'graphql';
+
+/** The `extensions.code` values clients can rely on. */
+export const ErrorCode = {
+  Unauthenticated: 'UNAUTHENTICATED',
+  NotFound: 'NOT_FOUND',
+  BadUserInput: 'BAD_USER_INPUT',
+  BadRequest: 'BAD_REQUEST',
+  Internal: 'INTERNAL_SERVER_ERROR',
+  ServiceUnavailable: 'SERVICE_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** No or bad bearer token: HTTP 401, nothing read or changed. */
+export function unauthenticated(message = 'A valid bearer token is required.'): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.Unauthenticated, http: { status: 401 } },
+  });
+}
+
+/** The operation does not exist or the viewer may not see it (the two look the same). */
+export function notFound(id: string): GraphQLError {
+  return new GraphQLError('No such operation.', {
+    extensions: { code: ErrorCode.NotFound, id },
+  });
+}
+
+/** An argument outside what the API accepts; nothing was read or changed. */
+export function badUserInput(message: string, field: string | null): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.BadUserInput, ...(field ? { field } : {}) },
+  });
+}

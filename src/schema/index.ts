@@ -1,0 +1,14 @@
+import { builder } from './builder.js';
+import './scalars.js';
+import './operation.js';
+import './errors.js';
+import './node.js';
+import './viewer.js';
+import './mutations.js';
+import './subscriptions.js';
+
+builder.queryType({});
+builder.mutationType({});
+
+/** The executable schema of the API. */
+export const schema = builder.toSchema({ sortSchema: false });

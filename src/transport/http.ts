@@ -1,0 +1,177 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import { ErrorCode } from '../schema/codes.js';
+import { requestIdFrom, withRequestId } from './request-id.js';
+import type { YogaApp } from './yoga.js';
+
+/** What the HTTP edge needs besides yoga. */
+export interface HttpOptions {
+  readonly yoga: YogaApp;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  /** Resolves true while the database (and event bus) answer and the server is not stopping. */
+  ready(): Promise<boolean>;
+}
+
+class BodyTooLarge extends Error {}
+
+const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/graphql-response+json'];
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...extra,
+  });
+  res.end(text);
+}
+
+function graphqlError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extra: Record<string, string> = {},
+) {
+  sendJson(
+    res,
+    status,
+    { errors: [{ message, extensions: { code: ErrorCode.BadRequest } }] },
+    extra,
+  );
+}
+
+/** Reads the whole body, refusing it as soon as it passes `limit` bytes (chunked or not). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toHeaders(req: IncomingMessage): [string, string][] {
+  const headers: [string, string][] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    const value = req.rawHeaders[i + 1];
+    if (name !== undefined && value !== undefined) headers.push([name, value]);
+  }
+  return headers;
+}
+
+async function serveGraphql(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpOptions,
+  url: URL,
+) {
+  const method = req.method ?? 'GET';
+  let body: Buffer | undefined;
+  if (method !== 'GET' && method !== 'HEAD') {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    // Refused before a byte is parsed; the connection closes so the unread rest is dropped.
+    if (declared > options.maxBodyBytes) {
+      return graphqlError(
+        res,
+        413,
+        `The request body is larger than ${options.maxBodyBytes} bytes.`,
+        { connection: 'close' },
+      );
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (method === 'POST' && !ACCEPTED_CONTENT_TYPES.includes(type)) {
+      return graphqlError(res, 415, 'Send GraphQL requests as application/json.', {
+        connection: 'close',
+      });
+    }
+    try {
+      body = await readBody(req, options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return graphqlError(
+          res,
+          413,
+          `The request body is larger than ${options.maxBodyBytes} bytes.`,
+          { connection: 'close' },
+        );
+      }
+      throw error;
+    }
+  }
+  const aborted = new AbortController();
+  res.once('close', () => aborted.abort());
+  const { Request } = options.yoga.fetchAPI;
+  const request = new Request(url.href, {
+    method,
+    headers: toHeaders(req),
+    ...(body === undefined ? {} : { body: new Uint8Array(body) }),
+    signal: aborted.signal,
+  });
+  const response = await options.yoga.handleRequest(request, {});
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  res.writeHead(response.status, headers);
+  if (response.body === null || method === 'HEAD') return res.end();
+  const reader = response.body.getReader();
+  aborted.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), {
+    once: true,
+  });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Backpressure: a slow reader holds the stream here, and the feed coalesces behind it.
+      if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (aborted.signal.aborted) break;
+    }
+  } finally {
+    res.end();
+  }
+}
+
+/**
+ * The node:http server: `/graphql` through yoga (HTTP and SSE), `/healthz`, `/readyz`, a body
+ * limit enforced before parsing, and a request id for every request.
+ */
+export function createHttpServer(options: HttpOptions): Server {
+  const { logger } = options;
+  return createServer((req, res) => {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    withRequestId(requestId, async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/readyz') {
+        const ready = await options.ready();
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+      }
+      if (url.pathname === '/graphql') return serveGraphql(req, res, options, url);
+      return sendJson(res, 404, { error: 'Not found. The API is at /graphql.' });
+    }).catch((error: unknown) => {
+      logger.error('unexpected error serving a request', { requestId, error });
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          errors: [
+            { message: 'Unexpected error.', extensions: { code: ErrorCode.Internal, requestId } },
+          ],
+        });
+      else res.destroy();
+    });
+  });
+}

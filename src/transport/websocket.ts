@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { type ExecutionArgs, type execute, GraphQLError, type subscribe } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Verifier } from '../auth/jwt.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { Logger } from '../logger.js';
+import { at } from './expiry.js';
+import { withRequestId } from './request-id.js';
+import type { YogaApp } from './yoga.js';
+
+/** Subscriptions one socket may hold at once; the next one gets an error for its id only. */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 50;
+
+/** What this edge keeps per socket, beside graphql-ws's own `socket` and `request`. */
+type SocketState = {
+  viewer?: Viewer;
+  /** Ends every stream of the socket. */
+  streams?: AbortController;
+  cancelExpiry?: () => void;
+  socketId?: string;
+};
+
+/** The executors yoga enveloped for one subscribe message, carried to `execute`/`subscribe`. */
+interface EnvelopedRoot {
+  readonly execute: typeof execute;
+  readonly subscribe: typeof subscribe;
+}
+
+/** The GraphQL-over-WebSocket edge (graphql-transport-ws) on the HTTP server's `/graphql`. */
+export interface WebSocketEdge {
+  /** Closes every socket with 1001 and stops accepting new ones. */
+  close(): Promise<void>;
+  /** Open sockets. */
+  connections(): number;
+}
+
+/**
+ * Serves graphql-ws on `server`. The token travels in `connection_init` as
+ * `{"authorization": "Bearer …"}`; a bad one closes with 4403, and so does its expiry later.
+ */
+export function attachWebSocket(
+  server: Server,
+  deps: {
+    readonly yoga: YogaApp;
+    readonly verifier: Verifier;
+    readonly logger: Logger;
+    readonly maxMessageBytes: number;
+    readonly production: boolean;
+    /** Ping interval; a client that misses a pong is dropped. @default 12_000 */
+    readonly keepAliveMs?: number;
+  },
+): WebSocketEdge {
+  const { yoga, verifier, logger } = deps;
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: deps.maxMessageBytes });
+  wss.on('error', (error) => logger.error('WebSocket server error', { error }));
+
+  const disposable = useServer<Record<string, unknown> | undefined, SocketState>(
+    {
+      isProd: deps.production,
+      connectionInitWaitTimeout: 3_000,
+      execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onConnect: (ctx) => {
+        const authorization = ctx.connectionParams?.authorization;
+        const result = verifier.verifyBearer(
+          typeof authorization === 'string' ? authorization : null,
+        );
+        if (!result.ok) {
+          logger.debug('WebSocket authentication failed', { reason: result.reason });
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        const state = ctx.extra;
+        state.viewer = result.viewer;
+        state.streams = new AbortController();
+        state.socketId = randomUUID();
+        state.cancelExpiry = at(result.viewer.expiresAt, () => {
+          state.streams?.abort();
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired');
+        });
+        return !state.streams.signal.aborted;
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const { viewer, streams, socketId } = ctx.extra;
+        if (!viewer || !streams) return [new GraphQLError('Not authenticated.')];
+        if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          return [
+            new GraphQLError(
+              `At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions may be open on one socket.`,
+            ),
+          ];
+        }
+        const enveloped = yoga.getEnveloped({
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          socketViewer: viewer,
+          socketSignal: streams.signal,
+        });
+        let document: ReturnType<typeof enveloped.parse>;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          // Thrown here it would close the whole socket with 4500; returned, it answers this id.
+          return [error instanceof GraphQLError ? error : new GraphQLError('Invalid document.')];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const root: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
+        return withRequestId(`${socketId}:${id}`, async () => ({
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: root,
+        }));
+      },
+      onClose: (ctx) => {
+        ctx.extra.cancelExpiry?.();
+        ctx.extra.streams?.abort();
+      },
+    },
+    wss,
+    deps.keepAliveMs,
+  );
+
+  return {
+    async close() {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+    connections: () => wss.clients.size,
+  };
+}

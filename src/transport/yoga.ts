@@ -1,0 +1,165 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Verifier } from '../auth/jwt.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { Logger } from '../logger.js';
+import type { OperationsService } from '../operations/service.js';
+import { ErrorCode, unauthenticated } from '../schema/codes.js';
+import type { Context } from '../schema/context.js';
+import { at } from './expiry.js';
+import { GRAPHIQL_EXAMPLES } from './graphiql-examples.js';
+import { documentLimitPlugins } from './limits.js';
+import { currentRequestId } from './request-id.js';
+
+/** What the HTTP and WebSocket edges hand to yoga with each request. */
+export interface ServerContext {
+  /** Set by the WebSocket edge, which authenticated the socket at `connection_init`. */
+  readonly socketViewer?: Viewer;
+  /** Ends the socket's streams (socket closed, token expired, server stopping). */
+  readonly socketSignal?: AbortSignal;
+}
+
+/** The yoga instance of the API. */
+export type YogaApp = YogaServerInstance<ServerContext, Context>;
+
+/** Collaborators and settings of the yoga instance. */
+export interface YogaOptions {
+  readonly schema: GraphQLSchema;
+  readonly verifier: Verifier;
+  readonly operations: OperationsService;
+  readonly logger: Logger;
+  readonly production: boolean;
+  /** Aborts when the server stops: every live stream ends. */
+  readonly shutdownSignal: AbortSignal;
+  /** Pre-filled into GraphiQL's headers editor (development only). */
+  readonly graphiqlToken: string | null;
+}
+
+function isGraphiQLPage(request: Request): boolean {
+  return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
+}
+
+function authFailureResponse(message: string): Response {
+  return new Response(
+    JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.Unauthenticated } }] }),
+    {
+      status: 401,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'www-authenticate': 'Bearer',
+      },
+    },
+  );
+}
+
+/**
+ * Verifies the bearer token of every HTTP and SSE request before anything is parsed, read or
+ * changed: 401 with `UNAUTHENTICATED` otherwise. GraphiQL's page itself needs no token.
+ */
+function useBearerAuth(
+  verifier: Verifier,
+  viewers: WeakMap<Request, Viewer>,
+): Plugin<ServerContext> {
+  return {
+    onRequest({ request, endResponse }) {
+      if (isGraphiQLPage(request)) return;
+      const result = verifier.verifyBearer(request.headers.get('authorization'));
+      if (!result.ok) {
+        endResponse(authFailureResponse('A valid bearer token is required.'));
+        return;
+      }
+      viewers.set(request, result.viewer);
+    },
+  };
+}
+
+/** Masks every error that is not ours; logs it with the request id. */
+function createMaskError(logger: Logger) {
+  return (error: unknown): Error => {
+    if (error instanceof GraphQLError) {
+      const original = error.originalError;
+      if (original === undefined || original === null || original instanceof GraphQLError) {
+        return error;
+      }
+    }
+    const requestId = currentRequestId();
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    logger.error('unexpected error', { requestId, error: original });
+    return new GraphQLError('Unexpected error.', {
+      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      extensions: { code: ErrorCode.Internal, ...(requestId ? { requestId } : {}) },
+    });
+  };
+}
+
+/**
+ * Aborts at the first of: the request ends (the HTTP edge aborts it when the response closes),
+ * the server stops, or the viewer's token expires. No event is sent after `exp`.
+ */
+function streamSignal(viewer: Viewer, request: AbortSignal, shutdown: AbortSignal): AbortSignal {
+  const ended = new AbortController();
+  const sources = [request, shutdown];
+  const stop = () => ended.abort();
+  let cancelTimer = () => {};
+  ended.signal.addEventListener(
+    'abort',
+    () => {
+      cancelTimer();
+      for (const source of sources) source.removeEventListener('abort', stop);
+    },
+    { once: true },
+  );
+  for (const source of sources) {
+    if (source.aborted) stop();
+    else source.addEventListener('abort', stop, { once: true });
+  }
+  if (!ended.signal.aborted) cancelTimer = at(viewer.expiresAt, stop);
+  return ended.signal;
+}
+
+/** The yoga instance: auth, context, masking, limits, SSE and GraphiQL. */
+export function createYogaApp(options: YogaOptions): YogaApp {
+  const { verifier, operations, logger, shutdownSignal } = options;
+  const viewers = new WeakMap<Request, Viewer>();
+
+  return createYoga<ServerContext, Context>({
+    schema: options.schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    healthCheckEndpoint: '/graphql/health',
+    multipart: false,
+    batching: false,
+    maskedErrors: { maskError: createMaskError(logger) },
+    logging: {
+      debug: (...args) => logger.debug(String(args[0]), { details: args.slice(1) }),
+      info: (...args) => logger.info(String(args[0]), { details: args.slice(1) }),
+      warn: (...args) => logger.warn(String(args[0]), { details: args.slice(1) }),
+      error: (...args) => logger.error(String(args[0]), { details: args.slice(1) }),
+    },
+    renderGraphiQL,
+    graphiql: {
+      title: 'longrun',
+      subscriptionsProtocol: 'SSE',
+      defaultQuery: GRAPHIQL_EXAMPLES,
+      headers: JSON.stringify(
+        options.graphiqlToken ? { Authorization: `Bearer ${options.graphiqlToken}` } : {},
+        null,
+        2,
+      ),
+    },
+    plugins: [useBearerAuth(verifier, viewers), ...documentLimitPlugins(options.production)],
+    context: (initial) => {
+      if (initial.socketViewer && initial.socketSignal) {
+        return { viewer: initial.socketViewer, operations, signal: initial.socketSignal };
+      }
+      const viewer = viewers.get(initial.request);
+      if (!viewer) throw unauthenticated();
+      return {
+        viewer,
+        operations,
+        signal: streamSignal(viewer, initial.request.signal, shutdownSignal),
+      };
+    },
+  });
+}
