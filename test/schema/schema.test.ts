@@ -1,0 +1,32 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { buildSchema, findBreakingChanges, lexicographicSortSchema, printSchema } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { schema } from '../../src/schema/index.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const sharedContract = resolve(root, '..', 'shared', 'contract', 'operations.graphql');
+const contractPath = existsSync(sharedContract)
+  ? sharedContract
+  : resolve(root, 'test', 'contract', 'operations.graphql');
+
+describe('schema.graphql', () => {
+  it('is what `npm run schema` prints from the Pothos builder', () => {
+    const printed = `${printSchema(lexicographicSortSchema(schema))}\n`;
+    expect(readFileSync(resolve(root, 'schema.graphql'), 'utf8')).toBe(printed);
+  });
+
+  it('keeps every type, field, argument, enum value and union member of the contract', () => {
+    const contract = buildSchema(readFileSync(contractPath, 'utf8'));
+    const committed = buildSchema(readFileSync(resolve(root, 'schema.graphql'), 'utf8'));
+    expect(findBreakingChanges(contract, committed)).toEqual([]);
+    expect(findBreakingChanges(contract, schema)).toEqual([]);
+  });
+
+  it('keeps a copy of the contract in test/ that matches the shared one when it is there', () => {
+    if (!existsSync(sharedContract)) return;
+    expect(readFileSync(resolve(root, 'test', 'contract', 'operations.graphql'), 'utf8')).toBe(
+      readFileSync(sharedContract, 'utf8'),
+    );
+  });
+});
