@@ -13,7 +13,12 @@ import { createLogger } from '../src/logger.js';
 
 const RUNS = Number(process.argv[2] ?? 50);
 const dataDir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
-const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'error', NODE_ENV: 'development' });
+const config = loadConfig({
+  PORT: '0',
+  DATA_DIR: dataDir,
+  LOG_LEVEL: 'error',
+  NODE_ENV: 'development',
+});
 const app = await createApp(config, { logger: createLogger('error') });
 await app.start();
 const token = app.devToken ?? '';
@@ -60,7 +65,8 @@ for (let i = 0; i < RUNS; i++) {
     { query: subscription, variables: { id } },
     {
       next: (value) => {
-        const status = (value.data as { operationUpdated: { status: string } }).operationUpdated.status;
+        const status = (value.data as { operationUpdated: { status: string } }).operationUpdated
+          .status;
         if (status === 'RUNNING') resolveRunning();
         if (status === 'CANCELLED') resolveWs(performance.now() - cancelledAt);
       },
@@ -94,7 +100,10 @@ for (let i = 0; i < RUNS; i++) {
   stop();
 }
 
-for (const [name, times] of [['WebSocket', wsTimes], ['SSE', sseTimes]] as const) {
+for (const [name, times] of [
+  ['WebSocket', wsTimes],
+  ['SSE', sseTimes],
+] as const) {
   const sorted = [...times].sort((a, b) => a - b);
   console.log(
     `cancelOperation → CANCELLED on a ${name} subscriber, ${RUNS} runs: ` +
