@@ -7,12 +7,32 @@ import { WebSocketServer } from 'ws';
 import type { Verifier } from '../auth/jwt.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
+import { ErrorCode } from '../schema/codes.js';
 import { at } from './expiry.js';
 import { withRequestId } from './request-id.js';
 import type { YogaApp } from './yoga.js';
 
 /** Subscriptions one socket may hold at once; the next one gets an error for its id only. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 50;
+
+/** graphql-transport-ws message types only the server sends. */
+const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['connection_ack', 'next', 'error']);
+
+/** Why a frame is refused before graphql-ws reads it; null leaves it to graphql-ws. */
+function refusal(data: Buffer, isBinary: boolean): string | null {
+  if (isBinary) return 'Binary frames are not accepted';
+  let message: unknown;
+  try {
+    message = JSON.parse(data.toString('utf8'));
+  } catch {
+    return null; // graphql-ws closes with 4400 itself
+  }
+  const type =
+    typeof message === 'object' && message !== null && 'type' in message ? message.type : null;
+  return typeof type === 'string' && SERVER_MESSAGE_TYPES.has(type)
+    ? `Unexpected message type ${type}`
+    : null;
+}
 
 /** What this edge keeps per socket, beside graphql-ws's own `socket` and `request`. */
 type SocketState = {
@@ -56,6 +76,18 @@ export function attachWebSocket(
   const { yoga, verifier, logger } = deps;
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: deps.maxMessageBytes });
   wss.on('error', (error) => logger.error('WebSocket server error', { error }));
+  // Registered before graphql-ws's listener, so it sees each frame first. graphql-ws reads a binary
+  // frame as text (and runs it) and answers a server-only message type with 4500; such a frame is
+  // closed with 4400 here and blanked, so graphql-ws refuses it too without acting on it.
+  wss.on('connection', (socket) => {
+    socket.on('message', (data, isBinary) => {
+      if (!Buffer.isBuffer(data)) return;
+      const reason = refusal(data, isBinary);
+      if (reason === null) return;
+      socket.close(CloseCode.BadRequest, reason);
+      data.fill(0x20);
+    });
+  });
 
   const disposable = useServer<Record<string, unknown> | undefined, SocketState>(
     {
@@ -85,6 +117,14 @@ export function attachWebSocket(
       onSubscribe: async (ctx, id, payload) => {
         const { viewer, streams, socketId } = ctx.extra;
         if (!viewer || !streams) return [new GraphQLError('Not authenticated.')];
+        // The expiry timer may fire late on a busy loop: nothing runs on an expired token.
+        if (Date.now() >= viewer.expiresAt.getTime()) {
+          return [
+            new GraphQLError('The token has expired.', {
+              extensions: { code: ErrorCode.Unauthenticated },
+            }),
+          ];
+        }
         if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
           return [
             new GraphQLError(

@@ -1,6 +1,6 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Verifier } from '../auth/jwt.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
@@ -118,6 +118,60 @@ function streamSignal(viewer: Viewer, request: AbortSignal, shutdown: AbortSigna
   return ended.signal;
 }
 
+/** Yields what `source` yields until `expiresAt`; an event arriving later ends it instead. */
+function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncIterableIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const end = async (): Promise<IteratorResult<T>> => {
+    await iterator.return?.();
+    return { done: true, value: undefined };
+  };
+  return {
+    async next() {
+      const item = await iterator.next();
+      return item.done || Date.now() < expiresAt.getTime() ? item : end();
+    },
+    return: end,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
+ * Checks `exp` as each subscription event leaves, on SSE and WebSocket alike: the expiry timers
+ * (`streamSignal`, the WebSocket edge) fire late when the event loop is busy, and an event
+ * committed in between must not be sent (SEMANTICS.md, "Authentication").
+ */
+function useExpiryCutoff(): Plugin<ServerContext> {
+  return {
+    onSubscribe: () => ({
+      onSubscribeResult({ args, result, setResult }) {
+        const { viewer } = args.contextValue as Partial<Context>;
+        if (viewer && isAsyncIterable(result)) setResult(untilExpiry(result, viewer.expiresAt));
+      },
+    }),
+  };
+}
+
+/**
+ * Variable coercion errors ("wrong type") come from the executor tagged HTTP 400 but not as a
+ * spec status, so yoga would send 400 to `application/json` clients too; the GraphQL over HTTP
+ * spec wants 200 there (and 400 only for `application/graphql-response+json`).
+ */
+function useSpecStatusForVariableErrors(): Plugin<ServerContext> {
+  return {
+    onExecute: () => ({
+      onExecuteDone({ result }) {
+        if (isAsyncIterable(result) || result.data !== undefined) return;
+        for (const error of result.errors ?? []) {
+          const http = error.extensions?.http as { status?: number; spec?: boolean } | undefined;
+          if (http?.status === 400 && http.spec === undefined) http.spec = true;
+        }
+      },
+    }),
+  };
+}
+
 /** The yoga instance: auth, context, masking, limits, SSE and GraphiQL. */
 export function createYogaApp(options: YogaOptions): YogaApp {
   const { verifier, operations, logger, shutdownSignal } = options;
@@ -148,7 +202,12 @@ export function createYogaApp(options: YogaOptions): YogaApp {
         2,
       ),
     },
-    plugins: [useBearerAuth(verifier, viewers), ...documentLimitPlugins(options.production)],
+    plugins: [
+      useBearerAuth(verifier, viewers),
+      useExpiryCutoff(),
+      useSpecStatusForVariableErrors(),
+      ...documentLimitPlugins(options.production),
+    ],
     context: (initial) => {
       if (initial.socketViewer && initial.socketSignal) {
         return { viewer: initial.socketViewer, operations, signal: initial.socketSignal };

@@ -1,7 +1,7 @@
+import { createSecretKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecretKey } from 'node:crypto';
 import { afterAll, afterEach } from 'vitest';
 import { type App, createApp } from '../../src/app.js';
 import { mintToken } from '../../src/auth/jwt.js';
@@ -15,7 +15,11 @@ const testKey = createSecretKey(Buffer.from(TEST_SECRET, 'utf8'));
 
 /** A token for `sub` signed with the test secret. */
 export function tokenFor(sub: string, options: { admin?: boolean; ttlSec?: number } = {}): string {
-  return mintToken({ sub, admin: options.admin ?? false, ttlSec: options.ttlSec ?? 3600 }, testKey, 'HS256');
+  return mintToken(
+    { sub, admin: options.admin ?? false, ttlSec: options.ttlSec ?? 3600 },
+    testKey,
+    'HS256',
+  );
 }
 
 /** An app listening on a free port with a fresh SQLite file; stopped after the test. */
@@ -44,9 +48,12 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts an in-process app. `env` overrides the test defaults (fast leases and graces). */
+/**
+ * Starts an in-process app. `env` overrides the test defaults (fast leases and graces); a key set
+ * to `undefined` removes that default (e.g. `JWT_SECRET: undefined` with `JWT_PUBLIC_KEY`).
+ */
 export async function startTestServer(
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   options: { handlers?: Handler[]; dataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'longrun-test-'));
