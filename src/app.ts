@@ -46,7 +46,7 @@ export interface App {
   gauges(): { streams: number; sockets: number; runs: number };
   /** Whether the store (and bus) answer and the app is not stopping. */
   ready(): Promise<boolean>;
-  /** Recovers, starts the runner, then listens. */
+  /** Listens, then recovers and starts the runner; resolves once both are done. */
   start(): Promise<void>;
   /** Graceful shutdown (SEMANTICS.md, "Durability and workers"); safe to call twice. */
   stop(): Promise<void>;
@@ -156,13 +156,15 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     ready,
 
     async start() {
-      await runner.start();
+      // Bind first: a process that cannot serve (port in use) must not claim PENDING operations
+      // and die holding their leases, which would leave them to be taken back as INTERRUPTED.
       server.listen(config.port, config.host);
       await new Promise<void>((resolve, reject) => {
         server.once('listening', resolve);
         server.once('error', reject);
       });
       address = server.address() as AddressInfo;
+      await runner.start();
       logger.info('longrun is listening', { url: url(), worker: workerId });
     },
 

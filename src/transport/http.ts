@@ -137,7 +137,7 @@ async function serveGraphql(
       const { done, value } = await reader.read();
       if (done) break;
       // Backpressure: a slow reader holds the stream here, and the feed coalesces behind it.
-      if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(value)) await once(res, 'drain', { signal: aborted.signal }).catch(() => {});
       if (aborted.signal.aborted) break;
     }
   } finally {

@@ -9,6 +9,8 @@ import type { Plugin } from 'graphql-yoga';
 export const DOCUMENT_LIMITS = {
   /** Field nesting; the deepest useful query of this schema is 6. */
   maxDepth: 12,
+  /** Nesting including introspection fields. */
+  maxIntrospectionDepth: 15,
   /** Aliases per operation: 50 aliased `startOperation` calls are refused. */
   maxAliases: 15,
   /** Lexical tokens per document; GraphiQL's introspection query needs about 400. */
@@ -22,6 +24,13 @@ export function documentLimitPlugins(production: boolean): Plugin[] {
   const plugins: Plugin[] = [
     maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }) as Plugin,
     maxDepthPlugin({ n: DOCUMENT_LIMITS.maxDepth, flattenFragments: true }) as Plugin,
+    // The rule above skips introspection fields; GraphiQL's introspection query is 15 deep, so a
+    // looser second limit covers `__schema`/`__type` nesting bombs.
+    maxDepthPlugin({
+      n: DOCUMENT_LIMITS.maxIntrospectionDepth,
+      flattenFragments: true,
+      ignoreIntrospection: false,
+    }) as Plugin,
     maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases }) as Plugin,
     maxDirectivesPlugin({ n: DOCUMENT_LIMITS.maxDirectives }) as Plugin,
   ];

@@ -24,12 +24,16 @@ export interface ServerProcess {
 
 const children = new Set<ChildProcess>();
 afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
 });
 
 /** Starts `src/main.ts` in a child process; `env` overrides the test defaults. */
-export function spawnServer(env: Record<string, string | undefined> = {}, dataDir?: string): ServerProcess {
+export function spawnServer(
+  env: Record<string, string | undefined> = {},
+  dataDir?: string,
+): ServerProcess {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'longrun-proc-'));
   const fullEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({
@@ -80,7 +84,9 @@ export function spawnServer(env: Record<string, string | undefined> = {}, dataDi
   const exited = new Promise<number | string>((res) => {
     child.once('exit', (code, signal) => {
       output.end();
-      rejectUrl(new Error(`The server exited (${code ?? signal}) before listening:\n${lines.join('\n')}`));
+      rejectUrl(
+        new Error(`The server exited (${code ?? signal}) before listening:\n${lines.join('\n')}`),
+      );
       res(code ?? signal ?? 'unknown');
     });
   });

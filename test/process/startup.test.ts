@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { gql, OPERATION_SELECTION, userClient, wsClient } from '../helpers/clients.js';
+import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+/** `npm run token -- …` as a developer types it, in `dataDir`, with no key configured. */
+async function npmToken(dataDir: string, ...args: string[]): Promise<string> {
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir };
+  delete env.JWT_SECRET;
+  delete env.JWT_PUBLIC_KEY;
+  delete env.NODE_ENV;
+  const { stdout } = await run('npm', ['run', 'token', '--', ...args], { cwd: root, env });
+  const token = stdout.trim().split('\n').at(-1)?.trim() ?? '';
+  expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  return token;
+}
+
+const VIEWER = '{ viewer { id isAdmin } }';
+
+/** Waits for a server that must refuse to start; its exit code and everything it printed. */
+async function refusal(server: ServerProcess): Promise<{ code: number | string; output: string }> {
+  await expect(server.listening).rejects.toThrow(/exited .* before listening/);
+  return { code: await server.exited, output: server.lines.join('\n') };
+}
+
+describe('start-up', () => {
+  it('without a key outside production prints a working token that never reaches a log line', async () => {
+    const server = spawnServer({ JWT_SECRET: undefined, LOG_LEVEL: 'debug' });
+    const url = await server.listening;
+    const bannerLine = await waitFor(
+      () => server.lines.find((line) => /^\s*Authorization: Bearer \S+$/.test(line)),
+      'the development banner',
+    );
+    const token = bannerLine.trim().replace('Authorization: Bearer ', '');
+    expect(server.lines.join('\n')).toContain('DEVELOPMENT mode');
+    expect(server.lines).toContain(`GraphQL endpoint: ${url}`);
+    expect(statSync(join(server.dataDir, 'dev-jwt-secret')).mode & 0o777).toBe(0o600);
+
+    const viewer = await gql(url, token, VIEWER);
+    expect(viewer.status).toBe(200);
+    expect(viewer.body).toEqual({ data: { viewer: { id: 'developer', isAdmin: true } } });
+
+    // Use the token on every transport, with debug logging, so any leak would show.
+    const started = await gql<{ startOperation: { operation: { id: string } } }>(
+      url,
+      token,
+      `mutation { startOperation(input: { kind: "demo.sleep", input: { ms: 100, steps: 2 } }) {
+        ... on StartOperationSuccess { operation { id } } } }`,
+    );
+    const id = started.body.data?.startOperation.operation.id;
+    expect(id).toBeTruthy();
+    const ws = wsClient(url.replace(/^http/, 'ws'), token);
+    const feed = ws.subscribe(
+      `subscription($id: ID!) { operationUpdated(id: $id) { ${OPERATION_SELECTION} } }`,
+      { id },
+    );
+    const seen = await feed.results.rest();
+    expect(seen.at(-1)?.data).toMatchObject({ operationUpdated: { status: 'SUCCEEDED' } });
+    await ws.dispose();
+    const wrong = await gql(url, `${token}x`, VIEWER);
+    expect(wrong.status).toBe(401);
+
+    // A token made by `npm run token` for the same data directory works too.
+    const alice = await npmToken(server.dataDir, '--sub', 'alice');
+    expect((await gql(url, alice, VIEWER)).body).toEqual({
+      data: { viewer: { id: 'alice', isAdmin: false } },
+    });
+    // …and one made for another data directory (another development secret) does not.
+    const otherDir = mkdtempSync(join(tmpdir(), 'longrun-other-'));
+    const elsewhere = await npmToken(otherDir, '--sub', 'alice').finally(() =>
+      rmSync(otherDir, { recursive: true, force: true }),
+    );
+    const refused = await gql(url, elsewhere, VIEWER);
+    expect(refused.status).toBe(401);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const signature = token.split('.')[2] ?? token;
+    const leaks = server.lines.filter((line) => line.includes(signature));
+    expect(leaks).toEqual([bannerLine]);
+  });
+
+  it('refuses to start in production without a key, naming JWT_SECRET', async () => {
+    const { code, output } = await refusal(
+      spawnServer({ NODE_ENV: 'production', JWT_SECRET: undefined }),
+    );
+    expect(code).not.toBe(0);
+    expect(output).toContain('longrun: configuration error:');
+    expect(output).toMatch(/JWT_SECRET/);
+    expect(output).not.toContain('Authorization: Bearer');
+  });
+
+  it('refuses an empty JWT_SECRET', async () => {
+    const { code, output } = await refusal(spawnServer({ JWT_SECRET: '' }));
+    expect(code).not.toBe(0);
+    expect(output).toContain('longrun: configuration error: JWT_SECRET: is empty');
+  });
+
+  it.each([
+    ['PORT', 'http'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'http://db.example.com/longrun'],
+    ['LEASE_MS', 'soon'],
+    ['LEASE_MS', '10'],
+  ])('refuses %s=%s with a message naming it', async (name, value) => {
+    const { code, output } = await refusal(spawnServer({ [name]: value }));
+    expect(code).not.toBe(0);
+    expect(output).toMatch(new RegExp(`^longrun: configuration error: ${name}: `, 'm'));
+    expect(output).not.toMatch(/^\s+at /m);
+  });
+
+  it('exits non-zero when its port is taken, without touching the PENDING operations it shares', async () => {
+    const first = spawnServer({ MAX_CONCURRENT_RUNS: '1', LEASE_MS: '1000' });
+    const url = await first.listening;
+    const alice = userClient({ url, wsUrl: url.replace(/^http/, 'ws') }, 'alice');
+    const blocker = await alice.start({ kind: 'demo.sleep', input: { ms: 600_000, steps: 1 } });
+    await waitFor(async () => (await alice.get(blocker.id))?.status === 'RUNNING', 'a busy slot');
+    const queued = await alice.start({ kind: 'demo.sleep', input: { ms: 50, steps: 1 } });
+
+    const port = new URL(url).port;
+    const { code, output } = await refusal(spawnServer({ PORT: port }, first.dataDir));
+    expect(code).toBe(1);
+    expect(output).toMatch(new RegExp(`^longrun: failed to start: .*EADDRINUSE.*:${port}$`, 'm'));
+    // The failed process never ran anything: the op is still waiting for the first one.
+    expect(await alice.get(queued.id)).toMatchObject({ status: 'PENDING', revision: 1 });
+
+    expect((await alice.cancel(blocker.id)).__typename).toBe('CancelOperationSuccess');
+    const done = await waitFor(async () => {
+      const current = await alice.get(queued.id);
+      return current?.done ? current : null;
+    }, 'the queued op to run on the first process');
+    expect(done).toMatchObject({ status: 'SUCCEEDED', revision: 4, result: { slept: 50 } });
+  });
+});
