@@ -3,7 +3,7 @@ import type { EventBus } from '../bus/bus.js';
 import type { OperationStore } from '../store/store.js';
 import { NotFoundError } from './errors.js';
 import type { OperationRecord } from './model.js';
-import type { OperationStatus } from './status.js';
+import { isDone, type OperationStatus } from './status.js';
 import { UpdateQueue } from './update-queue.js';
 
 /** Narrows `operationsUpdated` to some statuses and/or one kind. */
@@ -61,6 +61,8 @@ export function createFeed(store: OperationStore, bus: EventBus): Feed & { gauge
       'operation.changed',
       (record) => {
         if (accept(record)) queue.push(record);
+        // An operation that ends outside a filter would otherwise stay tracked for the feed's life.
+        else if (isDone(record.status)) queue.forget(record);
       },
       unsubscribe.signal,
     );

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { canSee, type Viewer } from '../auth/viewer.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -8,6 +7,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
 import type { Feed, FeedFilter } from './feed.js';
 import type { JsonValue, OperationRecord } from './model.js';
+import { newOperationId } from './new-id.js';
 import * as transitions from './transitions.js';
 
 /** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */
@@ -142,7 +142,14 @@ export function createOperationsService(deps: {
 
       const now = clock();
       const record = transitions.create(
-        { id: randomUUID(), kind, ownerId: viewer.id, input, idempotencyKey, timeoutMs },
+        {
+          id: newOperationId(now.getTime()),
+          kind,
+          ownerId: viewer.id,
+          input,
+          idempotencyKey,
+          timeoutMs,
+        },
         now,
       );
       const result = await commit.insert(
@@ -221,18 +228,8 @@ export function createOperationsService(deps: {
       const page = backward
         ? rows.slice(rows.length - Math.min(rows.length, limit))
         : rows.slice(0, limit);
-      // Whether anything lies on the other side of the starting cursor: one indexed row at most.
-      const beyondKey =
-        key !== null && !foreignOwner
-          ? (
-              await store.list({
-                ...filter,
-                direction: backward ? 'older' : 'newer',
-                key,
-                limit: 1,
-              })
-            ).length > 0
-          : false;
+      // A cursor names a row: the page that starts after it has at least that row on its other side.
+      const beyondKey = key !== null && !foreignOwner;
       const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
       return {
         edges,

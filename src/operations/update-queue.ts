@@ -1,6 +1,9 @@
 import type { OperationRecord } from './model.js';
 import { isDone } from './status.js';
 
+// How many done operations a long-lived feed remembers, to drop late duplicates of their states.
+const REMEMBERED_DONE = 10_000;
+
 interface Item {
   record: OperationRecord;
   /** Same status as the revision queued before it for that operation. */
@@ -19,6 +22,8 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   private readonly waitingByOperation = new Map<string, Item>();
   private readonly lastRevision = new Map<string, number>();
   private readonly lastStatus = new Map<string, OperationRecord['status']>();
+  /** Final revisions of done operations already read, oldest first (bounded). */
+  private readonly doneRevision = new Map<string, number>();
   private wake: (() => void) | null = null;
   private closed = false;
   private completeAfterDrain = false;
@@ -37,7 +42,8 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   push(record: OperationRecord): void {
     if (this.closed || this.completeAfterDrain) return;
     const { id } = record;
-    if (record.revision <= (this.lastRevision.get(id) ?? 0)) return;
+    const last = this.lastRevision.get(id) ?? this.doneRevision.get(id) ?? 0;
+    if (record.revision <= last) return;
     const progressOnly = this.lastStatus.get(id) === record.status;
     const waiting = this.waitingByOperation.get(id);
     if (progressOnly && waiting?.progressOnly) {
@@ -51,6 +57,21 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     this.lastStatus.set(id, record.status);
     if (this.completeOnTerminal && isDone(record.status)) this.completeAfterDrain = true;
     this.wake?.();
+  }
+
+  /**
+   * Stops tracking a done operation (read, or ended outside the subscriber's filter) so that
+   * long-lived feeds stay small; its final revision is remembered for a while, so a late
+   * duplicate is not delivered.
+   */
+  forget(record: OperationRecord): void {
+    this.lastRevision.delete(record.id);
+    this.lastStatus.delete(record.id);
+    this.doneRevision.set(record.id, record.revision);
+    if (this.doneRevision.size > REMEMBERED_DONE) {
+      const oldest = this.doneRevision.keys().next().value;
+      if (oldest !== undefined) this.doneRevision.delete(oldest);
+    }
   }
 
   /** Ends the stream at once; waiting items are dropped. */
@@ -76,9 +97,7 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
         const { id } = item.record;
         if (this.waitingByOperation.get(id) === item) this.waitingByOperation.delete(id);
         if (isDone(item.record.status) && !this.completeOnTerminal) {
-          // A done operation never changes again: forget it so long-lived feeds stay small.
-          this.lastRevision.delete(id);
-          this.lastStatus.delete(id);
+          this.forget(item.record);
         }
         return { done: false, value: item.record };
       }

@@ -149,7 +149,10 @@ export function createRunner(deps: {
       return;
     }
     let decide: Decide;
-    if (result.ok) {
+    if (run.stopping === 'timeout') {
+      // Past its deadline the run ends TIMEOUT, even if the handler still produced a result.
+      decide = (op) => transitions.handlerStopped(op, { cause: 'timeout' }, clock());
+    } else if (result.ok) {
       let value: JsonValue | null;
       try {
         value = toJson(result.value);
@@ -160,8 +163,6 @@ export function createRunner(deps: {
         return finishRun(run);
       }
       decide = (op) => transitions.succeed(op, value, clock());
-    } else if (run.stopping === 'timeout') {
-      decide = (op) => transitions.handlerStopped(op, { cause: 'timeout' }, clock());
     } else {
       const message = messageOf(result.error);
       decide = (op) => transitions.handlerStopped(op, { cause: 'error', message }, clock());

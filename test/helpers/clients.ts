@@ -1,6 +1,6 @@
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import { type Client, createClient } from 'graphql-ws';
 import { afterEach } from 'vitest';
+import WebSocket from 'ws';
 import { EventQueue } from './queue.js';
 import { tokenFor } from './server.js';
 
@@ -47,7 +47,10 @@ export interface SseStream {
   readonly status: number;
   readonly events: EventQueue<SseEvent>;
   /** The `data` of `next` events, parsed. */
-  readonly results: EventQueue<{ data?: Record<string, unknown>; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  readonly results: EventQueue<{
+    data?: Record<string, unknown>;
+    errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  }>;
   close(): void;
 }
 
@@ -116,7 +119,10 @@ export async function sse(
 
 /** The outcome of one graphql-ws subscription: results, then an end (or an error). */
 export interface WsSubscription {
-  readonly results: EventQueue<{ data?: Record<string, unknown> | null; errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> }>;
+  readonly results: EventQueue<{
+    data?: Record<string, unknown> | null;
+    errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }>;
+  }>;
   unsubscribe(): void;
 }
 
@@ -131,7 +137,11 @@ export interface WsClient {
 }
 
 /** Connects with graphql-ws, sending `{authorization: "Bearer …"}` in connection_init. */
-export function wsClient(url: string, token: string | null, options: { lazy?: boolean } = {}): WsClient {
+export function wsClient(
+  url: string,
+  token: string | null,
+  options: { lazy?: boolean } = {},
+): WsClient {
   const closes: WsClient['closes'] = new EventQueue();
   const connected = new EventQueue<true>();
   const client = createClient({
@@ -200,7 +210,11 @@ export interface Op {
 }
 
 /** A user's view of a server: typed helpers over HTTP and both subscription transports. */
-export function userClient(server: { url: string; wsUrl: string }, sub: string, options: { admin?: boolean } = {}) {
+export function userClient(
+  server: { url: string; wsUrl: string },
+  sub: string,
+  options: { admin?: boolean } = {},
+) {
   const token = tokenFor(sub, options);
   return {
     token,
@@ -208,7 +222,14 @@ export function userClient(server: { url: string; wsUrl: string }, sub: string, 
       gql<D>(server.url, token, query, variables),
     /** startOperation; throws unless it succeeded. */
     async start(input: Record<string, unknown>): Promise<Op & { deduplicated: boolean }> {
-      const r = await gql<{ startOperation: { __typename: string; operation?: Op; deduplicated?: boolean; message?: string } }>(
+      const r = await gql<{
+        startOperation: {
+          __typename: string;
+          operation?: Op;
+          deduplicated?: boolean;
+          message?: string;
+        };
+      }>(
         server.url,
         token,
         `mutation($input: StartOperationInput!) { startOperation(input: $input) {
@@ -233,7 +254,15 @@ export function userClient(server: { url: string; wsUrl: string }, sub: string, 
     },
     /** cancelOperation's result union, as data. */
     async cancel(id: string, reason?: string | null) {
-      const r = await gql<{ cancelOperation: { __typename: string; operation?: Op; id?: string; field?: string; message: string } }>(
+      const r = await gql<{
+        cancelOperation: {
+          __typename: string;
+          operation?: Op;
+          id?: string;
+          field?: string;
+          message: string;
+        };
+      }>(
         server.url,
         token,
         `mutation($input: CancelOperationInput!) { cancelOperation(input: $input) {
@@ -281,7 +310,10 @@ export function userClient(server: { url: string; wsUrl: string }, sub: string, 
 
 /** The operations carried by a subscription's results (errors end the queue). */
 export function mapOps(
-  results: EventQueue<{ data?: Record<string, unknown> | null; errors?: ReadonlyArray<{ message: string }> }>,
+  results: EventQueue<{
+    data?: Record<string, unknown> | null;
+    errors?: ReadonlyArray<{ message: string }>;
+  }>,
   field: string,
 ): EventQueue<Op> {
   const ops = new EventQueue<Op>();

@@ -1,0 +1,395 @@
+import { once } from 'node:events';
+import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineHandler, type HandlerContext } from '../../src/handlers/handler.js';
+import type { JsonValue } from '../../src/operations/model.js';
+import { parseOperationId } from '../../src/schema/ids.js';
+import { mapOps, type Op, sse, userClient } from '../helpers/clients.js';
+import { EventQueue } from '../helpers/queue.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** A handler run the test drives: report progress through `context`, then finish or fail it. */
+interface ControlledRun {
+  readonly context: HandlerContext;
+  finish(result: JsonValue): void;
+  fail(error: Error): void;
+}
+
+/** A kind whose runs wait for the test; `rejectOnAbort` rejects at once when the signal fires. */
+function controlledKind(kind: string, options: { rejectOnAbort?: boolean } = {}) {
+  const runs = new Map<string, ControlledRun>();
+  const handler = defineHandler({
+    kind,
+    parseInput: (raw) => raw,
+    run: (_input, context) =>
+      new Promise<JsonValue>((resolve, reject) => {
+        if (options.rejectOnAbort ?? true) {
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), {
+            once: true,
+          });
+        }
+        runs.set(context.operationId, { context, finish: resolve, fail: reject });
+      }),
+  });
+  return {
+    handler,
+    run: (id: string) =>
+      waitFor(() => runs.get(parseOperationId(id) ?? ''), `the handler of ${id} to start`),
+  };
+}
+
+const ENV = { SHUTDOWN_GRACE_MS: '0' };
+
+/** One block of an event stream, as sent: comment lines kept apart from fields. */
+interface Block {
+  readonly comments: string[];
+  readonly event: string | null;
+  readonly data: string | null;
+}
+
+function parseBlock(text: string): Block {
+  const comments: string[] = [];
+  let event: string | null = null;
+  const data: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith(':')) comments.push(line);
+    else if (line.startsWith('event:')) event = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+  }
+  return { comments, event, data: data.length ? data.join('\n') : null };
+}
+
+const requests = new Set<ClientRequest>();
+afterEach(() => {
+  for (const req of requests) req.destroy();
+  requests.clear();
+});
+
+/**
+ * A subscription over SSE on a plain node:http request, so the test sees the bytes as sent and
+ * can stop reading (`response.pause()`) to make the server's writes back up.
+ */
+async function rawSse(
+  server: TestServer,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const body = JSON.stringify({ query, variables });
+  const req = request(server.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      authorization: `Bearer ${token}`,
+      'content-length': Buffer.byteLength(body),
+    },
+  });
+  requests.add(req);
+  req.end(body);
+  const [response] = (await once(req, 'response')) as [IncomingMessage];
+  const blocks = new EventQueue<Block>();
+  let text = '';
+  let buffer = '';
+  response.setEncoding('utf8');
+  response.on('data', (chunk: string) => {
+    text += chunk;
+    buffer += chunk;
+    let boundary = buffer.indexOf('\n\n');
+    while (boundary >= 0) {
+      blocks.push(parseBlock(buffer.slice(0, boundary)));
+      buffer = buffer.slice(boundary + 2);
+      boundary = buffer.indexOf('\n\n');
+    }
+  });
+  response.on('end', () => blocks.end());
+  response.on('error', (error) => blocks.end(error));
+  return {
+    response,
+    blocks,
+    /** Everything received so far, byte for byte. */
+    text: () => text,
+    /** The next block that carries an event (comments alone are skipped). */
+    async nextEvent(timeoutMs?: number): Promise<Block> {
+      for (;;) {
+        const block = await blocks.next(timeoutMs);
+        if (block.event !== null || block.data !== null) return block;
+      }
+    },
+  };
+}
+
+const WATCH = (fields: string) =>
+  `subscription($id: ID!) { operationUpdated(id: $id) { ${fields} } }`;
+
+function opIn(block: Block): Op {
+  expect(block.event).toBe('next');
+  const payload = JSON.parse(block.data ?? 'null') as { data: { operationUpdated: Op } };
+  return payload.data.operationUpdated;
+}
+
+describe('SSE subscriptions (S44)', () => {
+  it('sends the current state as the first next event, increasing revisions, and complete right after the terminal state', async () => {
+    const ctl = controlledKind('test.controlled');
+    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'test.controlled' });
+    const run = await ctl.run(op.id);
+    const stream = await rawSse(server, alice.token, WATCH('id status revision progress done'), {
+      id: op.id,
+    });
+    expect(stream.response.statusCode).toBe(200);
+    expect(stream.response.headers['content-type']).toMatch(/^text\/event-stream/);
+
+    expect(opIn(await stream.nextEvent())).toEqual({
+      id: op.id,
+      status: 'RUNNING',
+      revision: 2,
+      progress: null,
+      done: false,
+    });
+    await run.context.progress(0.5, 'half');
+    expect(opIn(await stream.nextEvent())).toMatchObject({ revision: 3, progress: 0.5 });
+    run.finish({ ok: true });
+    expect(opIn(await stream.nextEvent())).toMatchObject({
+      revision: 4,
+      status: 'SUCCEEDED',
+      done: true,
+    });
+    expect(await stream.nextEvent()).toEqual({ comments: [], event: 'complete', data: '' });
+    // Nothing after complete: the response ends (keep-alive comments aside).
+    const after = await stream.blocks.rest();
+    expect(after.filter((b) => b.event !== null || b.data !== null)).toEqual([]);
+    expect(stream.text().startsWith(':')).toBe(true); // a comment line opens the stream
+    expect(stream.text().endsWith('event: complete\ndata:\n\n')).toBe(true);
+    await waitFor(() => server.app.gauges().streams === 0, 'the stream to close');
+  });
+
+  it('keeps clients that ignore comment lines in step: the helper sees exactly the events sent', async () => {
+    const server = await startTestServer();
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 400, steps: 4 } });
+    const raw = await rawSse(server, alice.token, WATCH('revision status'), { id: op.id });
+    const parsed = await alice.watchSse(op.id);
+    const rawEvents = (await raw.blocks.rest()).filter((b) => b.event !== null);
+    const helperEvents = await parsed.events.rest();
+    const revisions = helperEvents
+      .filter((e) => e.event === 'next')
+      .map(
+        (e) =>
+          (JSON.parse(e.data) as { data: { operationUpdated: Op } }).data.operationUpdated.revision,
+      );
+    for (let i = 1; i < revisions.length; i++) {
+      expect(revisions[i]).toBeGreaterThan(revisions[i - 1] as number);
+    }
+    expect(helperEvents.at(-1)).toEqual({ event: 'complete', data: '' });
+    expect(rawEvents.at(-1)?.event).toBe('complete');
+    expect(
+      rawEvents
+        .filter((b) => b.event === 'next')
+        .map((b) => opIn(b).status)
+        .at(-1),
+    ).toBe('SUCCEEDED');
+  });
+
+  it('answers an operation already done with its final state, then complete', async () => {
+    const server = await startTestServer();
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 1, steps: 1 } });
+    const final = await waitFor(async () => {
+      const now = await alice.get(op.id);
+      return now?.done ? now : null;
+    }, 'the operation to end');
+    const stream = await rawSse(server, alice.token, WATCH('id status revision done'), {
+      id: op.id,
+    });
+    expect(opIn(await stream.nextEvent())).toEqual({
+      id: op.id,
+      status: 'SUCCEEDED',
+      revision: final.revision,
+      done: true,
+    });
+    expect((await stream.nextEvent()).event).toBe('complete');
+    await stream.blocks.waitEnd();
+  });
+});
+
+describe('SSE client going away (S45)', () => {
+  it('unsubscribes when the client aborts mid-stream, and the handler keeps running to SUCCEEDED', async () => {
+    const ctl = controlledKind('test.controlled');
+    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'test.controlled' });
+    const run = await ctl.run(op.id);
+    const one = await alice.watchSse(op.id);
+    const all = await sse(
+      server.url,
+      alice.token,
+      'subscription { operationsUpdated { id revision status } }',
+    );
+    const allOps = mapOps(all.results, 'operationsUpdated');
+    expect(await one.ops.next()).toMatchObject({ status: 'RUNNING', revision: 2 });
+    await run.context.progress(0.25);
+    expect(await one.ops.next()).toMatchObject({ revision: 3 });
+    expect(await allOps.next()).toMatchObject({ revision: 3 });
+    expect(server.app.gauges()).toEqual({ streams: 2, sockets: 0, runs: 1 });
+
+    one.close();
+    all.close();
+    await waitFor(() => server.app.gauges().streams === 0, 'both streams to close');
+    expect(run.context.signal.aborted).toBe(false);
+    await run.context.progress(0.75, 'still going');
+    run.finish({ finished: true });
+    const final = await waitFor(async () => {
+      const now = await alice.get(op.id);
+      return now?.done ? now : null;
+    }, 'the operation to end');
+    expect(final).toMatchObject({
+      status: 'SUCCEEDED',
+      revision: 5,
+      progress: 0.75,
+      result: { finished: true },
+      cancelRequestedAt: null,
+    });
+    await waitFor(() => server.app.gauges().runs === 0, 'the run to end');
+  });
+
+  it('unsubscribes when the connection is destroyed without a word', async () => {
+    const ctl = controlledKind('test.controlled');
+    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'test.controlled' });
+    const run = await ctl.run(op.id);
+    for (let i = 0; i < 20; i++) {
+      const stream = await rawSse(server, alice.token, WATCH('revision'), { id: op.id });
+      expect(opIn(await stream.nextEvent())).toEqual({ revision: 2 });
+      stream.response.socket.destroy();
+    }
+    await waitFor(() => server.app.gauges().streams === 0, 'every stream to close');
+    run.finish(null);
+    await waitFor(async () => (await alice.get(op.id))?.status === 'SUCCEEDED', 'the run to end');
+  });
+});
+
+describe('SSE backpressure', () => {
+  it('adds no listener to the response per event that fills the socket buffer (no MaxListenersExceededWarning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'MaxListenersExceededWarning') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const ctl = controlledKind('test.controlled');
+      const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+      const alice = userClient(server, 'alice');
+      // Each event (~60 KB) is larger than the response's buffer: every write waits for 'drain'.
+      const op = await alice.start({
+        kind: 'test.controlled',
+        input: { bulk: 'x'.repeat(60_000) },
+      });
+      const run = await ctl.run(op.id);
+      const stream = await sse(server.url, alice.token, WATCH('revision input'), { id: op.id });
+      const ops = mapOps(stream.results, 'operationUpdated');
+      expect(await ops.next()).toMatchObject({ revision: 2 });
+      for (let i = 1; i <= 30; i++) {
+        await run.context.progress(i / 30);
+        expect(await ops.next()).toMatchObject({ revision: 2 + i });
+      }
+      run.finish(null);
+      expect((await ops.rest()).map((o) => o.revision)).toEqual([33]);
+      // A warning is emitted on the next tick after the listener that crossed the limit.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
+describe('a slow SSE reader (P72)', () => {
+  it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', async () => {
+    const ctl = controlledKind('test.flood', { rejectOnAbort: false });
+    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+    const alice = userClient(server, 'alice');
+    // About 60 KB per event for the slow reader: far more than socket buffers hold.
+    const bulk = 'x'.repeat(60_000);
+    const op = await alice.start({ kind: 'test.flood', input: { bulk } });
+    const run = await ctl.run(op.id);
+
+    const slow = await rawSse(
+      server,
+      alice.token,
+      WATCH('revision status progress message input'),
+      {
+        id: op.id,
+      },
+    );
+    expect(opIn(await slow.nextEvent())).toMatchObject({ revision: 2, status: 'RUNNING' });
+    slow.response.pause(); // reads nothing more: the server's writes back up
+
+    const fastStream = await sse(
+      server.url,
+      alice.token,
+      WATCH('revision status progress message'),
+      {
+        id: op.id,
+      },
+    );
+    const fast = mapOps(fastStream.results, 'operationUpdated');
+    expect(await fast.next()).toMatchObject({ revision: 2, status: 'RUNNING' });
+
+    // Each change waits for the fast subscriber to see it, so it is never coalesced for it.
+    let revision = 2;
+    const running = 1200;
+    const stopping = 300;
+    const expectNext = async (status: string) => {
+      revision++;
+      const next = await fast.next();
+      if (next.revision !== revision || next.status !== status) {
+        expect({ revision: next.revision, status: next.status }).toEqual({ revision, status });
+      }
+    };
+    for (let i = 1; i <= running; i++) {
+      await run.context.progress(i / running, `step ${i}`);
+      await expectNext('RUNNING');
+    }
+    await alice.cancel(op.id, 'enough');
+    await expectNext('CANCELLING');
+    for (let i = 1; i <= stopping; i++) {
+      await run.context.progress(null, `stopping ${i}`);
+      await expectNext('CANCELLING');
+    }
+    run.fail(new Error('stopped'));
+    await expectNext('CANCELLED');
+    expect(await fast.rest()).toEqual([]);
+    const finalRevision = revision;
+
+    slow.response.resume();
+    const rest = (await slow.blocks.rest(30_000)).filter((b) => b.event !== null);
+    expect(rest.at(-1)?.event).toBe('complete');
+    const states = rest.slice(0, -1).map(opIn);
+    states.unshift({ revision: 2, status: 'RUNNING' } as Op);
+    const revisions = states.map((s) => s.revision);
+    for (let i = 1; i < revisions.length; i++) {
+      expect(revisions[i]).toBeGreaterThan(revisions[i - 1] as number);
+    }
+    expect(states.length).toBeLessThan(finalRevision - 1);
+    const statuses = states.map((s) => s.status).filter((s, i, all) => s !== all[i - 1]);
+    expect(statuses).toEqual(['RUNNING', 'CANCELLING', 'CANCELLED']);
+    expect(states.at(-1)).toMatchObject({ revision: finalRevision, status: 'CANCELLED' });
+    expect(states.findLast((s) => s.status === 'RUNNING')).toMatchObject({
+      revision: 2 + running,
+      progress: 1,
+      message: `step ${running}`,
+    });
+    expect(states.findLast((s) => s.status === 'CANCELLING')).toMatchObject({
+      revision: finalRevision - 1,
+      message: `stopping ${stopping}`,
+    });
+    expect(
+      states.slice(1).every((s) => (s.input as { bulk: string }).bulk.length === bulk.length),
+    ).toBe(true);
+    await waitFor(() => server.app.gauges().streams === 0, 'both streams to close');
+  });
+});

@@ -1,0 +1,270 @@
+import { describe, expect, it } from 'vitest';
+import type { OperationRecord } from '../../src/operations/model.js';
+import type { OperationStatus } from '../../src/operations/status.js';
+import * as transitions from '../../src/operations/transitions.js';
+import { UpdateQueue } from '../../src/operations/update-queue.js';
+
+const T0 = new Date('2026-01-01T00:00:00.000Z');
+
+function rec(
+  id: string,
+  revision: number,
+  status: OperationStatus,
+  progress: number | null = null,
+) {
+  const base = transitions.create(
+    {
+      id,
+      kind: 'demo.sleep',
+      ownerId: 'alice',
+      input: null,
+      idempotencyKey: null,
+      timeoutMs: null,
+    },
+    T0,
+  );
+  return { ...base, revision, status, progress } satisfies OperationRecord;
+}
+
+/** Everything still waiting, read without blocking (stops at the first read that would wait). */
+async function drainNow(queue: UpdateQueue): Promise<{ items: OperationRecord[]; ended: boolean }> {
+  const items: OperationRecord[] = [];
+  for (;;) {
+    if (queue.size === 0) {
+      // Only a read can tell whether the stream completes; race it against a macrotask.
+      const next = queue.next();
+      const result = await Promise.race([
+        next,
+        new Promise<'waiting'>((resolve) => setImmediate(() => resolve('waiting'))),
+      ]);
+      if (result === 'waiting') {
+        queue.close();
+        await next;
+        return { items, ended: false };
+      }
+      if (result.done) return { items, ended: true };
+      items.push(result.value);
+      continue;
+    }
+    const result = await queue.next();
+    if (result.done) return { items, ended: true };
+    items.push(result.value);
+  }
+}
+
+const summary = (items: OperationRecord[]) =>
+  items.map((o) => `${o.revision}:${o.status}:${o.progress}`);
+
+describe('UpdateQueue', () => {
+  it('delivers revisions in order to a reader that keeps up', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    const reads: OperationRecord[] = [];
+    queue.push(rec('a', 1, 'PENDING'));
+    reads.push((await queue.next()).value);
+    queue.push(rec('a', 2, 'RUNNING'));
+    reads.push((await queue.next()).value);
+    for (let r = 3; r <= 6; r++) {
+      queue.push(rec('a', r, 'RUNNING', (r - 2) / 4));
+      reads.push((await queue.next()).value);
+    }
+    queue.push(rec('a', 7, 'SUCCEEDED', 1));
+    reads.push((await queue.next()).value);
+    expect(reads.map((o) => o.revision)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('wakes a reader that is already waiting', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    const pending = queue.next();
+    queue.push(rec('a', 1, 'PENDING'));
+    expect((await pending).value).toMatchObject({ revision: 1 });
+  });
+
+  it('for a slow reader keeps every status change and only the latest progress of each run', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 1, 'PENDING'));
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 3, 'RUNNING', 0.1));
+    queue.push(rec('a', 4, 'RUNNING', 0.2));
+    queue.push(rec('a', 5, 'RUNNING', 0.3));
+    queue.push(rec('a', 6, 'CANCELLING', 0.3));
+    queue.push(rec('a', 7, 'CANCELLING', 0.4));
+    queue.push(rec('a', 8, 'CANCELLING', 0.5));
+    queue.push(rec('a', 9, 'CANCELLED', 0.5));
+    const { items, ended } = await drainNow(queue);
+    expect(summary(items)).toEqual([
+      '1:PENDING:null',
+      '2:RUNNING:null',
+      '5:RUNNING:0.3',
+      '6:CANCELLING:0.3',
+      '8:CANCELLING:0.5',
+      '9:CANCELLED:0.5',
+    ]);
+    expect(ended).toBe(true);
+  });
+
+  it('never replaces a status change with a later progress revision', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 3, 'RUNNING', 0.5));
+    const { items } = await drainNow(queue);
+    expect(summary(items)).toEqual(['2:RUNNING:null', '3:RUNNING:0.5']);
+  });
+
+  it('after a progress revision was read, the next one is delivered again', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 3, 'RUNNING', 0.1));
+    expect((await queue.next()).value.revision).toBe(2);
+    expect((await queue.next()).value.revision).toBe(3);
+    queue.push(rec('a', 4, 'RUNNING', 0.2));
+    queue.push(rec('a', 5, 'RUNNING', 0.3));
+    const { items } = await drainNow(queue);
+    expect(summary(items)).toEqual(['5:RUNNING:0.3']);
+  });
+
+  it('drops revisions at or below the last one queued (duplicates and stale reorderings)', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 3, 'RUNNING', 0.1));
+    queue.push(rec('a', 3, 'RUNNING', 0.1));
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 1, 'PENDING'));
+    queue.push(rec('a', 4, 'SUCCEEDED', 1));
+    queue.push(rec('a', 3, 'RUNNING', 0.1));
+    const { items, ended } = await drainNow(queue);
+    expect(summary(items)).toEqual(['3:RUNNING:0.1', '4:SUCCEEDED:1']);
+    expect(ended).toBe(true);
+  });
+
+  it('drops an old revision even after the newer one was read', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 5, 'RUNNING', 0.5));
+    expect((await queue.next()).value.revision).toBe(5);
+    queue.push(rec('a', 4, 'RUNNING', 0.4));
+    queue.push(rec('a', 5, 'RUNNING', 0.5));
+    const { items } = await drainNow(queue);
+    expect(items).toEqual([]);
+  });
+
+  it('completes right after the terminal state, which is delivered, and ignores anything later', async () => {
+    let closes = 0;
+    const queue = new UpdateQueue(true, () => closes++);
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 3, 'FAILED'));
+    queue.push(rec('a', 4, 'RUNNING', 0.9)); // impossible, but must not be delivered
+    expect((await queue.next()).value.revision).toBe(2);
+    expect(closes).toBe(0);
+    expect((await queue.next()).value).toMatchObject({ revision: 3, status: 'FAILED' });
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+    expect(closes).toBe(1);
+  });
+
+  it('a snapshot that is already done is delivered and completes the stream', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 4, 'CANCELLED'));
+    const { items, ended } = await drainNow(queue);
+    expect(summary(items)).toEqual(['4:CANCELLED:null']);
+    expect(ended).toBe(true);
+  });
+
+  it('without completeOnTerminal it keeps going after a terminal state', async () => {
+    const queue = new UpdateQueue(false, () => undefined);
+    queue.push(rec('a', 2, 'SUCCEEDED'));
+    queue.push(rec('b', 1, 'PENDING'));
+    const { items, ended } = await drainNow(queue);
+    expect(summary(items)).toEqual(['2:SUCCEEDED:null', '1:PENDING:null']);
+    expect(ended).toBe(false);
+  });
+
+  it('keeps operations apart: coalescing one never touches another', async () => {
+    const queue = new UpdateQueue(false, () => undefined);
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('b', 2, 'RUNNING'));
+    queue.push(rec('a', 3, 'RUNNING', 0.1));
+    queue.push(rec('b', 3, 'RUNNING', 0.1));
+    queue.push(rec('a', 4, 'RUNNING', 0.2));
+    queue.push(rec('b', 4, 'SUCCEEDED', 1));
+    queue.push(rec('a', 5, 'RUNNING', 0.3));
+    const { items } = await drainNow(queue);
+    expect(items.map((o) => `${o.id}${o.revision}`)).toEqual(['a2', 'b2', 'a5', 'b3', 'b4']);
+  });
+
+  it('does not deliver a late duplicate of a terminal state that was already read', async () => {
+    // A shared bus may redeliver; each revision must reach the subscriber once.
+    const queue = new UpdateQueue(false, () => undefined);
+    queue.push(rec('a', 3, 'SUCCEEDED', 1));
+    expect((await queue.next()).value.revision).toBe(3);
+    queue.push(rec('a', 3, 'SUCCEEDED', 1));
+    queue.push(rec('a', 2, 'RUNNING', 0.5));
+    const { items } = await drainNow(queue);
+    expect(items).toEqual([]);
+  });
+
+  it('stays bounded under 10 000 progress pushes nobody reads, then delivers what matters', async () => {
+    const queue = new UpdateQueue(true, () => undefined);
+    queue.push(rec('a', 1, 'PENDING'));
+    queue.push(rec('a', 2, 'RUNNING'));
+    let maxSize = 0;
+    for (let i = 1; i <= 10_000; i++) {
+      queue.push(rec('a', 2 + i, 'RUNNING', i / 10_000));
+      maxSize = Math.max(maxSize, queue.size);
+    }
+    queue.push(rec('a', 10_003, 'SUCCEEDED', 1));
+    expect(maxSize).toBe(3);
+    expect(queue.size).toBe(4);
+    const { items, ended } = await drainNow(queue);
+    expect(summary(items)).toEqual([
+      '1:PENDING:null',
+      '2:RUNNING:null',
+      '10002:RUNNING:1',
+      '10003:SUCCEEDED:1',
+    ]);
+    expect(ended).toBe(true);
+  });
+
+  it('stays bounded for a feed of many operations: at most two waiting per operation', () => {
+    const queue = new UpdateQueue(false, () => undefined);
+    for (let r = 2; r <= 1000; r++) {
+      for (const id of ['a', 'b', 'c', 'd', 'e']) queue.push(rec(id, r, 'RUNNING', r / 1000));
+    }
+    expect(queue.size).toBe(10);
+  });
+
+  it('close ends a waiting reader, drops what waits, ignores later pushes, calls onClose once', async () => {
+    let closes = 0;
+    const queue = new UpdateQueue(true, () => closes++);
+    const waiting = queue.next();
+    queue.close();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    queue.push(rec('a', 1, 'PENDING'));
+    expect(queue.size).toBe(0);
+    queue.close();
+    expect(await queue.return()).toEqual({ done: true, value: undefined });
+    expect(closes).toBe(1);
+  });
+
+  it('close drops waiting items', async () => {
+    const queue = new UpdateQueue(false, () => undefined);
+    queue.push(rec('a', 1, 'PENDING'));
+    queue.push(rec('b', 1, 'PENDING'));
+    queue.close();
+    expect(queue.size).toBe(0);
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('return() (for await … break) ends the stream', async () => {
+    let closes = 0;
+    const queue = new UpdateQueue(false, () => closes++);
+    queue.push(rec('a', 1, 'PENDING'));
+    queue.push(rec('a', 2, 'RUNNING'));
+    const seen: number[] = [];
+    for await (const op of queue) {
+      seen.push(op.revision);
+      break;
+    }
+    expect(seen).toEqual([1]);
+    expect(closes).toBe(1);
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+  });
+});
