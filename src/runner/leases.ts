@@ -3,6 +3,7 @@ import type { Committer } from '../operations/commit.js';
 import { ACTIVE, OperationStatus } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
 import type { OperationStore } from '../store/store.js';
+import { periodic } from './periodic.js';
 import type { Run } from './runner.js';
 
 /** Keeps this worker's leases alive and takes back the expired leases of dead workers. */
@@ -34,7 +35,7 @@ export function startLeaseKeeper(deps: {
   onLeaseLost(run: Run): void;
 }): LeaseKeeper {
   const { store, commit, logger, clock, workerId, leaseMs, runs } = deps;
-  const timers: NodeJS.Timeout[] = [];
+  const timers: Array<() => void> = [];
   let lastRenewal = clock().getTime();
 
   async function heartbeat(): Promise<void> {
@@ -98,11 +99,7 @@ export function startLeaseKeeper(deps: {
   }
 
   function every(ms: number, task: () => Promise<void>): void {
-    const timer = setInterval(() => {
-      task().catch((error) => logger.error('a lease task failed', { error }));
-    }, ms);
-    timer.unref();
-    timers.push(timer);
+    timers.push(periodic(ms, task, (error) => logger.error('a lease task failed', { error })));
   }
 
   return {
@@ -111,7 +108,7 @@ export function startLeaseKeeper(deps: {
       every(Math.max(50, Math.floor(leaseMs / 2)), recoverExpired);
     },
     stop() {
-      for (const timer of timers) clearInterval(timer);
+      for (const stopTimer of timers) stopTimer();
     },
     recoverExpired,
   };

@@ -8,6 +8,7 @@ import { ACTIVE, OperationStatus } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
 import type { OperationStore } from '../store/store.js';
 import { startLeaseKeeper } from './leases.js';
+import { periodic } from './periodic.js';
 
 /** Why a handler's AbortSignal fired; it is the signal's `reason`. */
 export class RunAborted extends Error {
@@ -86,7 +87,7 @@ export function createRunner(deps: {
   const clock = deps.clock ?? (() => new Date());
   const runs = new Map<string, Run>();
   const subscriptions = new AbortController();
-  const timers: NodeJS.Timeout[] = [];
+  const timers: Array<() => void> = [];
   let stopping = false;
   let ticking = false;
   let tickAgain = false;
@@ -257,11 +258,9 @@ export function createRunner(deps: {
   }
 
   function every(ms: number, task: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      task().catch((error) => logger.error('a periodic runner task failed', { error }));
-    }, ms);
-    timer.unref();
-    timers.push(timer);
+    timers.push(
+      periodic(ms, task, (error) => logger.error('a periodic runner task failed', { error })),
+    );
   }
 
   async function removeExpired(): Promise<void> {
@@ -313,7 +312,7 @@ export function createRunner(deps: {
     async stop() {
       stopping = true;
       subscriptions.abort();
-      for (const timer of timers) clearInterval(timer);
+      for (const stopTimer of timers) stopTimer();
       const running = [...runs.values()];
       if (running.length > 0) {
         let graceTimer: NodeJS.Timeout | undefined;
