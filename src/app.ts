@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -95,6 +96,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   });
 
   const shutdown = new AbortController();
+  // Every open HTTP stream listens for shutdown: as many listeners as streams, not a leak.
+  setMaxListeners(0, shutdown.signal);
   let stopping: Promise<void> | null = null;
   const ready = async () => {
     if (shutdown.signal.aborted) return false;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import { type ExecutionArgs, type execute, GraphQLError, type subscribe } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -107,6 +108,8 @@ export function attachWebSocket(
         const state = ctx.extra;
         state.viewer = result.viewer;
         state.streams = new AbortController();
+        // Every subscription of the socket listens to it: up to the per-socket limit, not a leak.
+        setMaxListeners(MAX_SUBSCRIPTIONS_PER_SOCKET + 10, state.streams.signal);
         state.socketId = randomUUID();
         state.cancelExpiry = at(result.viewer.expiresAt, () => {
           state.streams?.abort();

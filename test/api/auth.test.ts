@@ -2,10 +2,16 @@ import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { defineHandler } from '../../src/handlers/handler.js';
 import { gql, sse, userClient, wsClient } from '../helpers/clients.js';
+import { startBlocking, tickingKind } from '../helpers/handlers.js';
 import { EventQueue } from '../helpers/queue.js';
-import { startTestServer, TEST_SECRET, type TestServer, tokenFor } from '../helpers/server.js';
+import {
+  NO_SHUTDOWN_GRACE,
+  startTestServer,
+  TEST_SECRET,
+  type TestServer,
+  tokenFor,
+} from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -216,18 +222,7 @@ describe('authentication with HS256 (JWT_SECRET)', () => {
   });
 
   it('refuses a cancel with a bad token and leaves the operation unchanged', async () => {
-    const started = new EventQueue<string>();
-    const block = defineHandler({
-      kind: 'test.block',
-      parseInput: () => null,
-      run: (_input, { signal, operationId }) =>
-        new Promise<undefined>((_resolve, reject) => {
-          started.push(operationId);
-          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        }),
-    });
-    const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [block] });
-    const alice = userClient(server, 'alice');
+    const { server, started, alice } = await startBlocking();
     const op = await alice.start({ kind: 'test.block' });
     await started.next();
     const before = await alice.get(op.id);
@@ -397,30 +392,6 @@ describe('roles', () => {
 });
 
 describe('token expiry', () => {
-  /**
-   * Reports progress every 20 ms until aborted: a busy stream. With `stallAcrossMs`, it also
-   * blocks the event loop from just before that instant to just after it and then reports at
-   * once, as a busy server would: the expiry timer then fires late, after that report.
-   */
-  const ticker = (stallAcrossMs: number | null = null) =>
-    defineHandler({
-      kind: 'test.ticker',
-      parseInput: () => null,
-      async run(_input, { signal, progress }) {
-        let stalled = stallAcrossMs === null;
-        for (let i = 1; ; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          signal.throwIfAborted();
-          if (!stalled && stallAcrossMs !== null && Date.now() >= stallAcrossMs - 25) {
-            stalled = true;
-            while (Date.now() < stallAcrossMs + 25) {
-              // Busy: no timer can fire meanwhile.
-            }
-          }
-          await progress((i % 100) / 100, `tick ${i}`);
-        }
-      },
-    });
   const WATCH = 'subscription($id: ID!) { operationUpdated(id: $id) { id revision updatedAt } }';
 
   /** A token for alice that expires 2 s from now (rounded to whole seconds), and its exp in ms. */
@@ -445,10 +416,9 @@ describe('token expiry', () => {
     'closes a busy WebSocket subscription with 4403 at exp, with no next after exp%s',
     async (_name, stall) => {
       const { token, expMs } = shortToken();
-      const server = await startTestServer(
-        { SHUTDOWN_GRACE_MS: '0' },
-        { handlers: [ticker(stall ? expMs : null)] },
-      );
+      const server = await startTestServer(NO_SHUTDOWN_GRACE, {
+        handlers: [tickingKind('test.ticker', stall ? expMs : null)],
+      });
       const op = await userClient(server, 'alice').start({ kind: 'test.ticker' });
       const ws = wsClient(server.wsUrl, token);
       const received: number[] = [];
@@ -480,10 +450,9 @@ describe('token expiry', () => {
     [', even when the event loop is busy at exp', true],
   ])('ends an SSE stream at exp, with no event after exp%s', async (_name, stall) => {
     const { token, expMs } = shortToken();
-    const server = await startTestServer(
-      { SHUTDOWN_GRACE_MS: '0' },
-      { handlers: [ticker(stall ? expMs : null)] },
-    );
+    const server = await startTestServer(NO_SHUTDOWN_GRACE, {
+      handlers: [tickingKind('test.ticker', stall ? expMs : null)],
+    });
     const op = await userClient(server, 'alice').start({ kind: 'test.ticker' });
     const stream = await sse(server.url, token, WATCH, { id: op.id });
     expect(stream.status).toBe(200);

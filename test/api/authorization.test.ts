@@ -1,38 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { defineHandler } from '../../src/handlers/handler.js';
 import type { OperationStore } from '../../src/store/store.js';
 import { mapOps, type Op, sse, userClient, wsClient } from '../helpers/clients.js';
-import { EventQueue } from '../helpers/queue.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-
-/** Runs until aborted (cancel or shutdown), so an operation stays RUNNING at revision 2. */
-function blockingHandler() {
-  const started = new EventQueue<string>();
-  const handler = defineHandler({
-    kind: 'test.block',
-    parseInput: () => null,
-    run: (_input, { signal, operationId }) =>
-      new Promise<undefined>((_resolve, reject) => {
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        started.push(operationId);
-      }),
-  });
-  return { handler, started };
-}
+import { startBlocking, tickingKind } from '../helpers/handlers.js';
+import type { TestServer } from '../helpers/server.js';
 
 /** Reports progress every 20 ms until aborted: keeps a feed busy until the test stops it. */
-const tick = defineHandler({
-  kind: 'test.tick',
-  parseInput: () => null,
-  async run(_input, { signal, progress }) {
-    for (let i = 1; ; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      signal.throwIfAborted();
-      await progress((i % 100) / 100, `tick ${i}`);
-    }
-  },
-});
+const tick = tickingKind('test.tick');
 
 const globalId = (raw: string) => Buffer.from(`Operation:${raw}`, 'utf8').toString('base64');
 const rawId = (global: string) => {
@@ -59,9 +33,7 @@ const LIST = `query($ownerId: ID) { operations(first: 100, ownerId: $ownerId) {
 
 /** alice owns one RUNNING operation; bob owns nothing; root is an admin. */
 async function setup() {
-  const { handler, started } = blockingHandler();
-  const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [handler, tick] });
-  const alice = userClient(server, 'alice');
+  const { server, started, alice } = await startBlocking([tick]);
   const bob = userClient(server, 'bob');
   const root = userClient(server, 'root', { admin: true });
   const started1 = await alice.start({ kind: 'test.block' });

@@ -1,120 +1,28 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { defineHandler, type Handler, type HandlerContext } from '../../src/handlers/handler.js';
 import { createLogger } from '../../src/logger.js';
 import { createCommitter } from '../../src/operations/commit.js';
-import type { JsonValue } from '../../src/operations/model.js';
 import * as transitions from '../../src/operations/transitions.js';
 import { parseOperationId } from '../../src/schema/ids.js';
-import { mapOps, OPERATION_SELECTION, type Op, userClient, wsClient } from '../helpers/clients.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
-
-// Quick teardown when a test leaves a handler blocked; a cancel grace no test outlasts by accident.
-const FAST = { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '10000' };
-const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** What the handler does when its AbortSignal fires: nothing, reject with its reason, or resolve. */
-type OnAbort = 'ignore' | 'reject' | 'resolve';
-
-interface GatedRun {
-  readonly ctx: HandlerContext;
-  finish(result?: JsonValue): void;
-  fail(error: unknown): void;
-}
-
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A kind whose handler waits for the test: `started(id)` resolves with the run once the runner
- * invokes it; input `{onAbort}` says what it does when its AbortSignal fires (`resolve` resolves
- * with `{finishedAnyway: true}`).
- */
-function gatedKind(kind = 'test.gated') {
-  const slots = new Map<string, { run: Promise<GatedRun>; resolve: (run: GatedRun) => void }>();
-  const counts = new Map<string, number>();
-  const slot = (rawId: string) => {
-    let entry = slots.get(rawId);
-    if (!entry) {
-      let resolve: (run: GatedRun) => void = () => undefined;
-      const run = new Promise<GatedRun>((r) => {
-        resolve = r;
-      });
-      entry = { run, resolve };
-      slots.set(rawId, entry);
-    }
-    return entry;
-  };
-  const raw = (id: string) => parseOperationId(id) ?? id;
-  const handler = defineHandler({
-    kind,
-    parseInput: (input) => input as { onAbort?: OnAbort } | null,
-    run: (input, ctx) => {
-      counts.set(ctx.operationId, (counts.get(ctx.operationId) ?? 0) + 1);
-      return new Promise<JsonValue>((resolve, reject) => {
-        const onAbort = input?.onAbort ?? 'ignore';
-        ctx.signal.addEventListener(
-          'abort',
-          () => {
-            if (onAbort === 'reject') reject(ctx.signal.reason);
-            if (onAbort === 'resolve') resolve({ finishedAnyway: true });
-          },
-          { once: true },
-        );
-        slot(ctx.operationId).resolve({
-          ctx,
-          finish: (result = null) => resolve(result),
-          fail: reject,
-        });
-      });
-    },
-  });
-  return {
-    handler: handler as Handler,
-    started: (id: string) => within(slot(raw(id)).run, `the handler of ${id} to start`),
-    invocations: (id: string) => counts.get(raw(id)) ?? 0,
-  };
-}
-
-type Client = ReturnType<typeof userClient>;
-
-async function doneState(client: Client, id: string): Promise<Op> {
-  return waitFor(async () => {
-    const op = await client.get(id);
-    return op?.done ? op : null;
-  }, `operation ${id} to end`);
-}
-
-/** A server whose single run slot is held by a blocked operation, so the next ones stay PENDING. */
-async function withBlockedRunner(extraEnv: Record<string, string> = {}) {
-  const gated = gatedKind();
-  const server = await startTestServer(
-    { ...FAST, MAX_CONCURRENT_RUNS: '1', ...extraEnv },
-    { handlers: [gated.handler] },
-  );
-  const alice = userClient(server, 'alice');
-  const blocker = await alice.start({ kind: 'test.gated' });
-  const blockerRun = await gated.started(blocker.id);
-  return { gated, server, alice, blocker, blockerRun };
-}
+import {
+  ISO_MS_UTC,
+  mapOps,
+  OPERATION_SELECTION,
+  type Op,
+  type UserClient,
+  userClient,
+  wsClient,
+} from '../helpers/clients.js';
+import { gatedKind, type OnAbort, startGated, withBlockedRunner } from '../helpers/gated.js';
+import { FAST, lateOutcomeDiscarded, startTestServer, type TestServer } from '../helpers/server.js';
+import { doneState, waitFor } from '../helpers/wait.js';
 
 /** Runs one more operation to its end, proving the runner was free to pick up anything PENDING. */
 async function runnerDrained(
   server: TestServer,
   gated: ReturnType<typeof gatedKind>,
-  client: Client,
+  client: UserClient,
 ) {
   const probe = await client.start({ kind: 'test.gated' });
   (await gated.started(probe.id)).finish();
@@ -281,11 +189,7 @@ describe('a claim and a cancel of one PENDING operation', () => {
 
 describe('cancelOperation on a RUNNING operation', () => {
   it('goes CANCELLING at once, fires the AbortSignal, then ends CANCELLED when the handler rejects', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated', input: { onAbort: 'reject' } });
-    const run = await gated.started(op.id);
+    const { alice, op, run } = await startGated({ input: { onAbort: 'reject' } });
     await run.ctx.progress(0.25, 'a quarter');
     const feed = alice.watchWs(op.id).ops;
     expect(await feed.next()).toMatchObject({ status: 'RUNNING', revision: 3 });
@@ -331,12 +235,8 @@ describe('cancelOperation on a RUNNING operation', () => {
   });
 
   it('an admin may cancel anyone’s operation and is recorded as cancelledBy', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { server, alice, op } = await startGated({ input: { onAbort: 'reject' } });
     const admin = userClient(server, 'ops-admin', { admin: true });
-    const op = await alice.start({ kind: 'test.gated', input: { onAbort: 'reject' } });
-    await gated.started(op.id);
     const r = await admin.cancel(op.id, 'maintenance');
     expect(r.operation).toMatchObject({
       status: 'CANCELLING',
@@ -351,11 +251,7 @@ describe('cancelOperation on a RUNNING operation', () => {
   });
 
   it('a handler that resolves anyway ends SUCCEEDED with its result; cancelRequestedAt stays', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated', input: { onAbort: 'resolve' } });
-    await gated.started(op.id);
+    const { alice, op } = await startGated({ input: { onAbort: 'resolve' } });
     const r = await alice.cancel(op.id, 'too late');
     const final = await doneState(alice, op.id);
     expect(final).toMatchObject({
@@ -371,14 +267,7 @@ describe('cancelOperation on a RUNNING operation', () => {
   });
 
   it('a handler that ignores the signal is CANCELLED CANCEL_FORCED after the grace; what it does later is discarded', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(
-      { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '300' },
-      { handlers: [gated.handler] },
-    );
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated' });
-    const run = await gated.started(op.id);
+    const { server, alice, op, run } = await startGated({}, { CANCEL_GRACE_MS: '300' });
     const feed = alice.watchWs(op.id).ops;
     expect(await feed.next()).toMatchObject({ status: 'RUNNING', revision: 2 });
     const r = await alice.cancel(op.id, 'stop now');
@@ -405,14 +294,7 @@ describe('cancelOperation on a RUNNING operation', () => {
     // The handler keeps going and finally returns: nothing of it is recorded.
     await run.ctx.progress(0.9, 'still here');
     run.finish({ late: true });
-    const rawId = parseOperationId(op.id);
-    await waitFor(
-      () =>
-        server.logs.some(
-          (l) => l.message === 'discarded the late outcome of a handler' && l.id === rawId,
-        ),
-      'the runner to discard the late return',
-    );
+    await lateOutcomeDiscarded(server, op.id, 'the runner to discard the late return');
     expect(await alice.get(op.id)).toEqual(final);
   });
 
@@ -432,25 +314,14 @@ describe('cancelOperation on a RUNNING operation', () => {
       result: null,
       error: { code: 'CANCEL_FORCED' },
     });
-    const rawId = parseOperationId(op.id);
-    await waitFor(
-      () =>
-        server.logs.some(
-          (l) => l.message === 'discarded the late outcome of a handler' && l.id === rawId,
-        ),
-      'demo.sleep to return',
-    );
+    await lateOutcomeDiscarded(server, op.id, 'demo.sleep to return');
     expect(await alice.get(op.id)).toEqual(final);
   });
 });
 
 describe('cancelOperation is idempotent and exact', () => {
   it('50 concurrent cancels of a RUNNING operation: one transition, one revision, one cancelledBy', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated' });
-    const run = await gated.started(op.id);
+    const { server, alice, op, run } = await startGated();
     const feed = alice.watchWs(op.id).ops;
     expect(await feed.next()).toMatchObject({ revision: 2 });
     const callers = Array.from({ length: 50 }, (_, i) =>
@@ -493,12 +364,8 @@ describe('cancelOperation is idempotent and exact', () => {
   });
 
   it('cancelling a CANCELLING or CANCELLED operation succeeds and changes nothing', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { server, alice, op, run } = await startGated();
     const admin = userClient(server, 'root', { admin: true });
-    const op = await alice.start({ kind: 'test.gated' });
-    const run = await gated.started(op.id);
     const first = (await alice.cancel(op.id, 'first')).operation;
     expect(first).toMatchObject({ status: 'CANCELLING', revision: 3, cancelledBy: 'alice' });
     for (const [client, reason] of [
@@ -550,11 +417,7 @@ describe('cancelOperation is idempotent and exact', () => {
   });
 
   it('a reason over 1000 characters is a ValidationError on reason and changes nothing; 1000 is fine', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated', input: { onAbort: 'reject' } });
-    const run = await gated.started(op.id);
+    const { alice, op, run } = await startGated({ input: { onAbort: 'reject' } });
     const before = await alice.get(op.id);
     const tooLong = await alice.cancel(op.id, 'r'.repeat(1001));
     expect(tooLong).toMatchObject({ __typename: 'ValidationError', field: 'reason' });
@@ -609,7 +472,7 @@ describe('cancel racing completion', () => {
       return feed.drain().length > 0;
     }, 'the operationsUpdated feed to be live');
 
-    type Race = { op: Op; cancel: Awaited<ReturnType<Client['cancel']>>; final: Op };
+    type Race = { op: Op; cancel: Awaited<ReturnType<UserClient['cancel']>>; final: Op };
     const races: Race[] = [];
     const lanes = 4;
     const perLane = 50;

@@ -1,26 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { defineHandler } from '../../src/handlers/handler.js';
-import { sse, userClient, wsClient } from '../helpers/clients.js';
-import { EventQueue } from '../helpers/queue.js';
-import { startTestServer } from '../helpers/server.js';
+import { sse, wsClient } from '../helpers/clients.js';
+import { startBlocking } from '../helpers/handlers.js';
 
 const RAW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-
-/** Runs until aborted, so an operation stays RUNNING at revision 2 while the test looks at it. */
-function blockingHandler() {
-  const started = new EventQueue<string>();
-  const handler = defineHandler({
-    kind: 'test.block',
-    parseInput: () => null,
-    run: (_input, { signal, operationId }) =>
-      new Promise<undefined>((_resolve, reject) => {
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        started.push(operationId);
-      }),
-  });
-  return { handler, started };
-}
 
 const READ = `query($id: ID!) {
   operation(id: $id) { id status }
@@ -35,9 +18,7 @@ const CANCEL = `mutation($id: ID!) { cancelOperation(input: { id: $id }) {
 const WATCH = 'subscription($id: ID!) { operationUpdated(id: $id) { id status revision } }';
 
 async function setup() {
-  const { handler, started } = blockingHandler();
-  const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [handler] });
-  const alice = userClient(server, 'alice');
+  const { server, started, alice } = await startBlocking();
   /** Starts a RUNNING operation; returns its global and raw IDs. */
   const running = async () => {
     const op = await alice.start({ kind: 'test.block' });

@@ -1,80 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { defineHandler, type Handler, type HandlerContext } from '../../src/handlers/handler.js';
+import { defineHandler, type Handler } from '../../src/handlers/handler.js';
 import type { JsonValue } from '../../src/operations/model.js';
-import { parseOperationId } from '../../src/schema/ids.js';
-import { type Op, userClient } from '../helpers/clients.js';
-import { startTestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
-
-/** ISO-8601 in UTC with milliseconds, as the contract's DateTime promises. */
-const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-// Quick teardown when a test leaves a handler blocked; a cancel grace no test outlasts by accident.
-const FAST = { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '10000' };
-
-/** A handler run the test drives: report progress through `ctx`, then finish or fail it. */
-interface GatedRun {
-  readonly ctx: HandlerContext;
-  finish(result?: JsonValue): void;
-  fail(error: unknown): void;
-}
-
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A kind whose handler waits for the test: `started(id)` resolves with the run once the runner
- * invokes it; input `{onAbort: 'reject'}` makes it reject when its AbortSignal fires.
- */
-function gatedKind(kind = 'test.gated') {
-  const slots = new Map<string, { run: Promise<GatedRun>; resolve: (run: GatedRun) => void }>();
-  const counts = new Map<string, number>();
-  const slot = (rawId: string) => {
-    let entry = slots.get(rawId);
-    if (!entry) {
-      let resolve: (run: GatedRun) => void = () => undefined;
-      const run = new Promise<GatedRun>((r) => {
-        resolve = r;
-      });
-      entry = { run, resolve };
-      slots.set(rawId, entry);
-    }
-    return entry;
-  };
-  const raw = (id: string) => parseOperationId(id) ?? id;
-  const handler = defineHandler({
-    kind,
-    parseInput: (input) => input as { onAbort?: 'reject' } | null,
-    run: (input, ctx) => {
-      counts.set(ctx.operationId, (counts.get(ctx.operationId) ?? 0) + 1);
-      return new Promise<JsonValue>((resolve, reject) => {
-        if (input?.onAbort === 'reject') {
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
-        }
-        slot(ctx.operationId).resolve({
-          ctx,
-          finish: (result = null) => resolve(result),
-          fail: reject,
-        });
-      });
-    },
-  });
-  return {
-    handler: handler as Handler,
-    started: (id: string) => within(slot(raw(id)).run, `the handler of ${id} to start`),
-    invocations: (id: string) => counts.get(raw(id)) ?? 0,
-  };
-}
+import { ISO_MS_UTC, type Op, userClient } from '../helpers/clients.js';
+import { gatedServer, startGated, withBlockedRunner } from '../helpers/gated.js';
+import { FAST, startTestServer } from '../helpers/server.js';
+import { doneState, waitFor } from '../helpers/wait.js';
 
 /** Checks a complete sequence of one operation's states against the lifecycle rules. */
 function expectWellFormedHistory(seen: Op[]) {
@@ -127,15 +57,8 @@ describe('lifecycle', () => {
   });
 
   it('shows a fast subscriber every revision from 1: statuses, clamped progress, timestamps, done only at the end', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(
-      { ...FAST, MAX_CONCURRENT_RUNS: '1' },
-      { handlers: [gated.handler] },
-    );
-    const alice = userClient(server, 'alice');
     // One run at a time: the blocker keeps the operation under test PENDING while we subscribe.
-    const blocker = await alice.start({ kind: 'test.gated' });
-    const blockerRun = await gated.started(blocker.id);
+    const { gated, alice, blockerRun } = await withBlockedRunner();
     const op = await alice.start({ kind: 'test.gated', input: { label: 'watched' } });
     const feeds = [alice.watchWs(op.id).ops, (await alice.watchSse(op.id)).ops];
     const next = async () => {
@@ -217,11 +140,7 @@ describe('lifecycle', () => {
   });
 
   it('ends FAILED with HANDLER_ERROR and the handler message when the handler rejects', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated' });
-    const run = await gated.started(op.id);
+    const { alice, op, run } = await startGated();
     const feed = alice.watchWs(op.id).ops;
     await run.ctx.progress(0.3, 'working');
     run.fail(new Error('disk full'));
@@ -259,11 +178,7 @@ describe('lifecycle', () => {
   });
 
   it('keeps progress reported during CANCELLING, then ends CANCELLED with it', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated' });
-    const run = await gated.started(op.id);
+    const { alice, op, run } = await startGated();
     await run.ctx.progress(0.4, 'working');
     const feed = alice.watchWs(op.id).ops;
     const snapshot = await feed.next();
@@ -308,12 +223,7 @@ describe('lifecycle', () => {
     const empty = await alice.start({ kind: 'test.quirky' });
     const bad = await alice.start({ kind: 'test.quirky', input: { bigint: true } });
     const [emptyEnd, badEnd] = await Promise.all(
-      [empty, bad].map((op) =>
-        waitFor(async () => {
-          const current = await alice.get(op.id);
-          return current?.done ? current : null;
-        }, 'the operation to end'),
-      ),
+      [empty, bad].map((op) => doneState(alice, op.id, 'the operation to end')),
     );
     expect(emptyEnd).toMatchObject({ status: 'SUCCEEDED', result: null, error: null, revision: 3 });
     expect(badEnd).toMatchObject({ status: 'FAILED', result: null, revision: 3 });
@@ -321,12 +231,7 @@ describe('lifecycle', () => {
   });
 
   it('runs at most MAX_CONCURRENT_RUNS handlers at once; the rest wait PENDING and start oldest first', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(
-      { ...FAST, MAX_CONCURRENT_RUNS: '2' },
-      { handlers: [gated.handler] },
-    );
-    const alice = userClient(server, 'alice');
+    const { gated, server, alice } = await gatedServer({ MAX_CONCURRENT_RUNS: '2' });
     const ops: Op[] = [];
     for (let i = 0; i < 5; i++) ops.push(await alice.start({ kind: 'test.gated', input: { i } }));
     const id = (i: number) => ops[i]?.id ?? '';
@@ -365,10 +270,7 @@ describe('lifecycle', () => {
     const server = await startTestServer();
     const alice = userClient(server, 'alice');
     const op = await alice.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1 } });
-    const final = await waitFor(async () => {
-      const current = await alice.get(op.id);
-      return current?.done ? current : null;
-    }, 'the operation to end');
+    const final = await doneState(alice, op.id, 'the operation to end');
     expect(await alice.watchWs(op.id).ops.rest()).toEqual([final]);
     expect(await (await alice.watchSse(op.id)).ops.rest()).toEqual([final]);
   });

@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { defineHandler, type Handler, type HandlerContext } from '../../src/handlers/handler.js';
-import type { JsonValue } from '../../src/operations/model.js';
+import { defineHandler, type Handler } from '../../src/handlers/handler.js';
 import { parseOperationId } from '../../src/schema/ids.js';
-import { type Op, userClient } from '../helpers/clients.js';
-import { startTestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
-
-// Quick teardown when a test leaves a handler blocked; a cancel grace no test outlasts by accident.
-const FAST = { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '10000' };
+import { type Op, type UserClient, userClient } from '../helpers/clients.js';
+import { gatedKind } from '../helpers/gated.js';
+import { FAST, startTestServer } from '../helpers/server.js';
+import { doneState } from '../helpers/wait.js';
 
 /** Handlers that end at once: `test.list.a`/`test.list.b` succeed, `test.list.fail` fails. */
 const instant = (kind: string, fail = false) =>
@@ -19,41 +16,6 @@ const instant = (kind: string, fail = false) =>
       return { ok: true };
     },
   }) as Handler;
-
-interface GatedRun {
-  readonly ctx: HandlerContext;
-  finish(result?: JsonValue): void;
-}
-
-/** A kind whose handler waits until the test finishes it; it rejects when its signal fires. */
-function gatedKind(kind = 'test.gated') {
-  const slots = new Map<string, { run: Promise<GatedRun>; resolve: (run: GatedRun) => void }>();
-  const slot = (rawId: string) => {
-    let entry = slots.get(rawId);
-    if (!entry) {
-      let resolve: (run: GatedRun) => void = () => undefined;
-      const run = new Promise<GatedRun>((r) => {
-        resolve = r;
-      });
-      entry = { run, resolve };
-      slots.set(rawId, entry);
-    }
-    return entry;
-  };
-  const handler = defineHandler({
-    kind,
-    parseInput: (input) => input,
-    run: (_input, ctx) =>
-      new Promise<JsonValue>((resolve, reject) => {
-        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
-        slot(ctx.operationId).resolve({ ctx, finish: (result = null) => resolve(result) });
-      }),
-  });
-  return {
-    handler: handler as Handler,
-    started: (id: string) => slot(parseOperationId(id) ?? id).run,
-  };
-}
 
 const LIST = `query($first: Int, $after: String, $last: Int, $before: String,
     $status: [OperationStatus!], $kind: String, $ownerId: ID) {
@@ -79,9 +41,7 @@ interface Page {
   };
 }
 
-type Client = ReturnType<typeof userClient>;
-
-async function list(client: Client, args: Record<string, unknown> = {}): Promise<Page> {
+async function list(client: UserClient, args: Record<string, unknown> = {}): Promise<Page> {
   const r = await client.gql<{ operations: Page }>(LIST, args);
   if (!r.body.data?.operations) throw new Error(`list failed: ${JSON.stringify(r.body)}`);
   const page = r.body.data.operations;
@@ -91,7 +51,7 @@ async function list(client: Client, args: Record<string, unknown> = {}): Promise
   return page;
 }
 
-async function listError(client: Client, args: Record<string, unknown>) {
+async function listError(client: UserClient, args: Record<string, unknown>) {
   const r = await client.gql<{ operations: Page }>(LIST, args);
   expect(r.body.data ?? null, JSON.stringify(args)).toBeNull();
   expect(r.body.errors?.[0]?.extensions?.code, JSON.stringify(args)).toBe('BAD_USER_INPUT');
@@ -100,21 +60,15 @@ async function listError(client: Client, args: Record<string, unknown>) {
 
 const ids = (page: Page) => page.edges.map((e) => e.node.id);
 
-async function startMany(client: Client, n: number, kind = 'test.list.a'): Promise<string[]> {
+async function startMany(client: UserClient, n: number, kind = 'test.list.a'): Promise<string[]> {
   const started: string[] = [];
   for (let i = 0; i < n; i++) started.push((await client.start({ kind, input: { i } })).id);
   return started;
 }
 
-async function doneState(client: Client, id: string): Promise<Op> {
-  return waitFor(async () => {
-    const op = await client.get(id);
-    return op?.done ? op : null;
-  }, `operation ${id} to end`);
-}
-
 async function listingServer(env: Record<string, string> = {}) {
-  const gated = gatedKind();
+  // Rejects when its signal fires, so a cancelled one ends at once.
+  const gated = gatedKind('test.gated', { onAbort: 'reject' });
   const server = await startTestServer(
     { ...FAST, ...env },
     {

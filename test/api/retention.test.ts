@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { userClient } from '../helpers/clients.js';
+import { openDb } from '../helpers/db.js';
 import { startTestServer } from '../helpers/server.js';
 
 const DAY = 86_400_000;
@@ -19,7 +18,7 @@ describe('retention', () => {
     await first.stop();
 
     // Age the first one past the window (3 days) and the second one just inside it (1 day).
-    const db = new Database(join(first.dataDir, 'longrun.sqlite'));
+    const db = openDb(first.dataDir);
     const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1];
     const age = db.prepare('UPDATE operations SET finished_at = ? WHERE id = ?');
     age.run(Date.now() - 3 * DAY, rawId(old.id));

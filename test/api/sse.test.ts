@@ -1,45 +1,11 @@
 import { once } from 'node:events';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineHandler, type HandlerContext } from '../../src/handlers/handler.js';
-import type { JsonValue } from '../../src/operations/model.js';
-import { parseOperationId } from '../../src/schema/ids.js';
 import { mapOps, type Op, sse, userClient } from '../helpers/clients.js';
+import { floodThroughCancel, startControlled } from '../helpers/controlled.js';
 import { EventQueue } from '../helpers/queue.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
-
-/** A handler run the test drives: report progress through `context`, then finish or fail it. */
-interface ControlledRun {
-  readonly context: HandlerContext;
-  finish(result: JsonValue): void;
-  fail(error: Error): void;
-}
-
-/** A kind whose runs wait for the test; `rejectOnAbort` rejects at once when the signal fires. */
-function controlledKind(kind: string, options: { rejectOnAbort?: boolean } = {}) {
-  const runs = new Map<string, ControlledRun>();
-  const handler = defineHandler({
-    kind,
-    parseInput: (raw) => raw,
-    run: (_input, context) =>
-      new Promise<JsonValue>((resolve, reject) => {
-        if (options.rejectOnAbort ?? true) {
-          context.signal.addEventListener('abort', () => reject(context.signal.reason), {
-            once: true,
-          });
-        }
-        runs.set(context.operationId, { context, finish: resolve, fail: reject });
-      }),
-  });
-  return {
-    handler,
-    run: (id: string) =>
-      waitFor(() => runs.get(parseOperationId(id) ?? ''), `the handler of ${id} to start`),
-  };
-}
-
-const ENV = { SHUTDOWN_GRACE_MS: '0' };
+import { doneState, waitFor } from '../helpers/wait.js';
 
 /** One block of an event stream, as sent: comment lines kept apart from fields. */
 interface Block {
@@ -131,11 +97,7 @@ function opIn(block: Block): Op {
 
 describe('SSE subscriptions (S44)', () => {
   it('sends the current state as the first next event, increasing revisions, and complete right after the terminal state', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled();
     const stream = await rawSse(server, alice.token, WATCH('id status revision progress done'), {
       id: op.id,
     });
@@ -197,10 +159,7 @@ describe('SSE subscriptions (S44)', () => {
     const server = await startTestServer();
     const alice = userClient(server, 'alice');
     const op = await alice.start({ kind: 'demo.sleep', input: { ms: 1, steps: 1 } });
-    const final = await waitFor(async () => {
-      const now = await alice.get(op.id);
-      return now?.done ? now : null;
-    }, 'the operation to end');
+    const final = await doneState(alice, op.id, 'the operation to end');
     const stream = await rawSse(server, alice.token, WATCH('id status revision done'), {
       id: op.id,
     });
@@ -217,11 +176,7 @@ describe('SSE subscriptions (S44)', () => {
 
 describe('SSE client going away (S45)', () => {
   it('unsubscribes when the client aborts mid-stream, and the handler keeps running to SUCCEEDED', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled();
     const one = await alice.watchSse(op.id);
     const all = await sse(
       server.url,
@@ -241,10 +196,7 @@ describe('SSE client going away (S45)', () => {
     expect(run.context.signal.aborted).toBe(false);
     await run.context.progress(0.75, 'still going');
     run.finish({ finished: true });
-    const final = await waitFor(async () => {
-      const now = await alice.get(op.id);
-      return now?.done ? now : null;
-    }, 'the operation to end');
+    const final = await doneState(alice, op.id, 'the operation to end');
     expect(final).toMatchObject({
       status: 'SUCCEEDED',
       revision: 5,
@@ -256,11 +208,7 @@ describe('SSE client going away (S45)', () => {
   });
 
   it('unsubscribes when the connection is destroyed without a word', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled();
     for (let i = 0; i < 20; i++) {
       const stream = await rawSse(server, alice.token, WATCH('revision'), { id: op.id });
       expect(opIn(await stream.nextEvent())).toEqual({ revision: 2 });
@@ -280,15 +228,10 @@ describe('SSE backpressure', () => {
     };
     process.on('warning', onWarning);
     try {
-      const ctl = controlledKind('test.controlled');
-      const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-      const alice = userClient(server, 'alice');
       // Each event (~60 KB) is larger than the response's buffer: every write waits for 'drain'.
-      const op = await alice.start({
-        kind: 'test.controlled',
+      const { server, alice, op, run } = await startControlled('test.controlled', {
         input: { bulk: 'x'.repeat(60_000) },
       });
-      const run = await ctl.run(op.id);
       const stream = await sse(server.url, alice.token, WATCH('revision input'), { id: op.id });
       const ops = mapOps(stream.results, 'operationUpdated');
       expect(await ops.next()).toMatchObject({ revision: 2 });
@@ -309,13 +252,12 @@ describe('SSE backpressure', () => {
 
 describe('a slow SSE reader (P72)', () => {
   it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', async () => {
-    const ctl = controlledKind('test.flood', { rejectOnAbort: false });
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
     // About 60 KB per event for the slow reader: far more than socket buffers hold.
     const bulk = 'x'.repeat(60_000);
-    const op = await alice.start({ kind: 'test.flood', input: { bulk } });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled('test.flood', {
+      rejectOnAbort: false,
+      input: { bulk },
+    });
 
     const slow = await rawSse(
       server,
@@ -340,30 +282,13 @@ describe('a slow SSE reader (P72)', () => {
     expect(await fast.next()).toMatchObject({ revision: 2, status: 'RUNNING' });
 
     // Each change waits for the fast subscriber to see it, so it is never coalesced for it.
-    let revision = 2;
     const running = 1200;
     const stopping = 300;
-    const expectNext = async (status: string) => {
-      revision++;
-      const next = await fast.next();
-      if (next.revision !== revision || next.status !== status) {
-        expect({ revision: next.revision, status: next.status }).toEqual({ revision, status });
-      }
-    };
-    for (let i = 1; i <= running; i++) {
-      await run.context.progress(i / running, `step ${i}`);
-      await expectNext('RUNNING');
-    }
-    await alice.cancel(op.id, 'enough');
-    await expectNext('CANCELLING');
-    for (let i = 1; i <= stopping; i++) {
-      await run.context.progress(null, `stopping ${i}`);
-      await expectNext('CANCELLING');
-    }
-    run.fail(new Error('stopped'));
-    await expectNext('CANCELLED');
+    const finalRevision = await floodThroughCancel(run, () => alice.cancel(op.id, 'enough'), fast, {
+      running,
+      stopping,
+    });
     expect(await fast.rest()).toEqual([]);
-    const finalRevision = revision;
 
     slow.response.resume();
     const rest = (await slow.blocks.rest(30_000)).filter((b) => b.event !== null);

@@ -1,91 +1,15 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { defineHandler, type Handler, type HandlerContext } from '../../src/handlers/handler.js';
-import type { JsonValue } from '../../src/operations/model.js';
 import { parseOperationId } from '../../src/schema/ids.js';
 import { type Op, userClient } from '../helpers/clients.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
+import { openLiveDb } from '../helpers/db.js';
+import { gatedKind, gatedServer, startGated, withBlockedRunner } from '../helpers/gated.js';
+import { FAST, lateOutcomeDiscarded, startTestServer, type TestServer } from '../helpers/server.js';
+import { doneState, waitFor } from '../helpers/wait.js';
 
-// Quick teardown when a test leaves a handler blocked; a cancel grace no test outlasts by accident.
-const FAST = { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '10000' };
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-interface GatedRun {
-  readonly ctx: HandlerContext;
-  finish(result?: JsonValue): void;
-  fail(error: unknown): void;
-}
-
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A kind whose handler waits for the test: `started(id)` resolves with the run once the runner
- * invokes it; input `{onAbort: 'reject'}` makes it reject when its AbortSignal fires. Any other
- * input is accepted as it is.
- */
-function gatedKind(kind = 'test.gated') {
-  const slots = new Map<string, { run: Promise<GatedRun>; resolve: (run: GatedRun) => void }>();
-  const counts = new Map<string, number>();
-  const slot = (rawId: string) => {
-    let entry = slots.get(rawId);
-    if (!entry) {
-      let resolve: (run: GatedRun) => void = () => undefined;
-      const run = new Promise<GatedRun>((r) => {
-        resolve = r;
-      });
-      entry = { run, resolve };
-      slots.set(rawId, entry);
-    }
-    return entry;
-  };
-  const raw = (id: string) => parseOperationId(id) ?? id;
-  const handler = defineHandler({
-    kind,
-    parseInput: (input) => input as { onAbort?: 'reject' } | null,
-    run: (input, ctx) => {
-      counts.set(ctx.operationId, (counts.get(ctx.operationId) ?? 0) + 1);
-      return new Promise<JsonValue>((resolve, reject) => {
-        if (input?.onAbort === 'reject') {
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
-        }
-        slot(ctx.operationId).resolve({
-          ctx,
-          finish: (result = null) => resolve(result),
-          fail: reject,
-        });
-      });
-    },
-  });
-  return {
-    handler: handler as Handler,
-    started: (id: string) => within(slot(raw(id)).run, `the handler of ${id} to start`),
-    invocations: (id: string) => counts.get(raw(id)) ?? 0,
-    totalInvocations: () => [...counts.values()].reduce((a, b) => a + b, 0),
-  };
-}
-
-/** The app's own SQLite file, opened beside it (WAL lets both read and write). */
-function openDb(server: TestServer): Database.Database {
-  const db = new Database(join(server.dataDir, 'longrun.sqlite'));
-  db.pragma('busy_timeout = 5000');
-  return db;
-}
-
 function rowCount(server: TestServer): number {
-  const db = openDb(server);
+  const db = openLiveDb(server);
   try {
     return (db.prepare('select count(*) as n from operations').get() as { n: number }).n;
   } finally {
@@ -95,7 +19,7 @@ function rowCount(server: TestServer): number {
 
 /** Moves an operation's creation back in time, straight in the database file. */
 function backdate(server: TestServer, id: string, ms: number): void {
-  const db = openDb(server);
+  const db = openLiveDb(server);
   try {
     const changes = db
       .prepare('update operations set created_at = created_at - ? where id = ?')
@@ -104,13 +28,6 @@ function backdate(server: TestServer, id: string, ms: number): void {
   } finally {
     db.close();
   }
-}
-
-async function doneState(client: ReturnType<typeof userClient>, id: string): Promise<Op> {
-  return waitFor(async () => {
-    const op = await client.get(id);
-    return op?.done ? op : null;
-  }, `operation ${id} to end`);
 }
 
 type StartResult = {
@@ -124,12 +41,7 @@ type StartResult = {
 
 describe('startOperation', () => {
   it('stores the operation PENDING at revision 1 before it answers', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(
-      { ...FAST, MAX_CONCURRENT_RUNS: '1' },
-      { handlers: [gated.handler] },
-    );
-    const alice = userClient(server, 'alice');
+    const { server, alice } = await gatedServer({ MAX_CONCURRENT_RUNS: '1' });
     await alice.start({ kind: 'test.gated' }); // holds the only run slot
     const { deduplicated, ...op } = await alice.start({
       kind: 'test.gated',
@@ -158,7 +70,7 @@ describe('startOperation', () => {
     expect(rawId).not.toBeNull();
     expect(op.id).not.toBe(rawId); // a Relay global ID
     // The row is in the file already, and both ID forms read it back unchanged.
-    const db = openDb(server);
+    const db = openLiveDb(server);
     try {
       expect(db.prepare('select status, revision from operations where id = ?').get(rawId)).toEqual(
         {
@@ -212,9 +124,7 @@ describe('startOperation', () => {
   });
 
   it('input over 64 KiB as JSON is a ValidationError on input; exactly 64 KiB is accepted', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { server, alice } = await gatedServer();
     // {"s":"…"} is the string's length + 8 bytes of JSON.
     const tooBig = await alice.startRaw({
       kind: 'test.gated',
@@ -288,9 +198,7 @@ describe('startOperation', () => {
   });
 
   it('timeoutMs outside 1..86400000 is a ValidationError on timeoutMs; the edges are accepted', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { server, alice } = await gatedServer();
     for (const timeoutMs of [0, -1, 86_400_001]) {
       const r = await alice.startRaw({ kind: 'test.gated', timeoutMs });
       expect(r.body.data?.startOperation, String(timeoutMs)).toMatchObject({
@@ -313,15 +221,7 @@ describe('startOperation', () => {
   });
 
   it('a run past timeoutMs has its signal fired and ends FAILED TIMEOUT', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({
-      kind: 'test.gated',
-      timeoutMs: 150,
-      input: { onAbort: 'reject' },
-    });
-    const run = await gated.started(op.id);
+    const { alice, op, run } = await startGated({ timeoutMs: 150, input: { onAbort: 'reject' } });
     const final = await doneState(alice, op.id);
     expect(run.ctx.signal.aborted).toBe(true);
     expect((run.ctx.signal.reason as Error).message).toMatch(/timeoutMs/);
@@ -339,14 +239,10 @@ describe('startOperation', () => {
   });
 
   it('a handler ignoring its signal past timeoutMs ends FAILED TIMEOUT after the grace; its late result is discarded', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(
-      { ...FAST, CANCEL_GRACE_MS: '300' },
-      { handlers: [gated.handler] },
+    const { server, alice, op, run } = await startGated(
+      { timeoutMs: 100 },
+      { CANCEL_GRACE_MS: '300' },
     );
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.gated', timeoutMs: 100 });
-    const run = await gated.started(op.id);
     const final = await doneState(alice, op.id);
     expect(run.ctx.signal.aborted).toBe(true);
     expect(final).toMatchObject({ status: 'FAILED', revision: 3, error: { code: 'TIMEOUT' } });
@@ -355,26 +251,12 @@ describe('startOperation', () => {
     );
     await run.ctx.progress(0.5, 'late');
     run.finish({ late: true });
-    const rawId = parseOperationId(op.id);
-    await waitFor(
-      () =>
-        server.logs.some(
-          (l) => l.message === 'discarded the late outcome of a handler' && l.id === rawId,
-        ),
-      'the runner to discard the late result',
-    );
+    await lateOutcomeDiscarded(server, op.id, 'the runner to discard the late result');
     expect(await alice.get(op.id)).toEqual(final);
   });
 
   it('timeoutMs counts from startedAt, not from when it was queued', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(
-      { ...FAST, MAX_CONCURRENT_RUNS: '1' },
-      { handlers: [gated.handler] },
-    );
-    const alice = userClient(server, 'alice');
-    const blocker = await alice.start({ kind: 'test.gated' });
-    const blockerRun = await gated.started(blocker.id);
+    const { gated, alice, blockerRun } = await withBlockedRunner();
     const op = await alice.start({
       kind: 'test.gated',
       timeoutMs: 1000,
@@ -402,9 +284,7 @@ describe('startOperation', () => {
 
 describe('idempotencyKey', () => {
   it('20 concurrent starts with one key create one operation; every caller gets its id', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { gated, server, alice } = await gatedServer();
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
         alice.start({ kind: 'test.gated', input: { n: 1 }, idempotencyKey: 'order-42' }),
@@ -429,9 +309,7 @@ describe('idempotencyKey', () => {
   });
 
   it('compares input by value: key order does not matter', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { alice } = await gatedServer();
     const first = await alice.start({
       kind: 'test.gated',
       input: { a: 1, b: { c: 2, d: 3 } },
@@ -468,9 +346,7 @@ describe('idempotencyKey', () => {
   });
 
   it('keys are per owner: another user with the same key gets a new operation', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { server, alice } = await gatedServer();
     const bob = userClient(server, 'bob');
     const a = await alice.start({ kind: 'test.gated', input: { n: 1 }, idempotencyKey: 'shared' });
     const b = await bob.start({ kind: 'test.gated', input: { n: 1 }, idempotencyKey: 'shared' });
@@ -507,9 +383,7 @@ describe('idempotencyKey', () => {
   });
 
   it('a key first used more than 24 hours ago starts a new operation; one used 23 hours ago does not', async () => {
-    const gated = gatedKind();
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
-    const alice = userClient(server, 'alice');
+    const { server, alice } = await gatedServer();
     const request = { kind: 'test.gated', input: { n: 1 }, idempotencyKey: 'daily' };
     const first = await alice.start(request);
     backdate(server, first.id, 23 * 60 * 60 * 1000);

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { defineHandler, type HandlerContext } from '../../src/handlers/handler.js';
-import type { JsonValue } from '../../src/operations/model.js';
 import { parseOperationId } from '../../src/schema/ids.js';
 import {
   mapOps,
@@ -12,46 +10,10 @@ import {
   userClient,
   wsClient,
 } from '../helpers/clients.js';
+import { controlledKind, floodThroughCancel, startControlled } from '../helpers/controlled.js';
 import { EventQueue } from '../helpers/queue.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
-
-/** A handler run the test drives: report progress through `context`, then finish or fail it. */
-interface ControlledRun {
-  readonly context: HandlerContext;
-  finish(result: JsonValue): void;
-  fail(error: Error): void;
-}
-
-/**
- * A kind whose runs wait for the test. With `rejectOnAbort` (the default) a run rejects as soon
- * as its AbortSignal fires, like `signal.throwIfAborted()`; otherwise the test decides when.
- */
-function controlledKind(kind: string, options: { rejectOnAbort?: boolean } = {}) {
-  const runs = new Map<string, ControlledRun>();
-  const handler = defineHandler({
-    kind,
-    parseInput: (raw) => raw,
-    run: (_input, context) =>
-      new Promise<JsonValue>((resolve, reject) => {
-        if (options.rejectOnAbort ?? true) {
-          context.signal.addEventListener('abort', () => reject(context.signal.reason), {
-            once: true,
-          });
-        }
-        runs.set(context.operationId, { context, finish: resolve, fail: reject });
-      }),
-  });
-  return {
-    handler,
-    /** The run of an operation (global or raw id), once the runner invoked its handler. */
-    run: (id: string) =>
-      waitFor(() => runs.get(parseOperationId(id) ?? ''), `the handler of ${id} to start`),
-  };
-}
-
-/** Quick teardown when a test leaves a handler waiting. */
-const ENV = { SHUTDOWN_GRACE_MS: '0' };
+import { NO_SHUTDOWN_GRACE, startTestServer, type TestServer } from '../helpers/server.js';
+import { doneState, waitFor } from '../helpers/wait.js';
 
 const WATCH_ALL = (fields: string) => `subscription($status: [OperationStatus!], $kind: String) {
   operationsUpdated(status: $status, kind: $kind) { ${fields} } }`;
@@ -69,11 +31,9 @@ const brief = (o: Brief): Brief => ({ id: o.id, status: o.status, revision: o.re
 
 describe('operationUpdated', () => {
   it('sends the current state first, then every later revision in order, and completes right after the terminal state (WS and SSE)', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled', input: { n: 1 } });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled('test.controlled', {
+      input: { n: 1 },
+    });
     const ws = alice.watchWs(op.id);
     const viaSse = await alice.watchSse(op.id);
     const feeds = [ws.ops, viaSse.ops];
@@ -119,7 +79,7 @@ describe('operationUpdated', () => {
   it('starts with PENDING for an operation no worker has taken yet, then follows it to the end', async () => {
     const ctl = controlledKind('test.controlled');
     const server = await startTestServer(
-      { ...ENV, MAX_CONCURRENT_RUNS: '1' },
+      { ...NO_SHUTDOWN_GRACE, MAX_CONCURRENT_RUNS: '1' },
       { handlers: [ctl.handler] },
     );
     const alice = userClient(server, 'alice');
@@ -144,7 +104,7 @@ describe('operationUpdated', () => {
 
   it('sends the final state of an operation that is already done, then completes', async () => {
     const ctl = controlledKind('test.controlled');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+    const server = await startTestServer(NO_SHUTDOWN_GRACE, { handlers: [ctl.handler] });
     const alice = userClient(server, 'alice');
     const succeeded = await alice.start({ kind: 'test.controlled' });
     (await ctl.run(succeeded.id)).finish({ fine: true });
@@ -154,12 +114,7 @@ describe('operationUpdated', () => {
     await ctl.run(cancelled.id);
     await alice.cancel(cancelled.id, 'not needed');
     const finals = await Promise.all(
-      [succeeded, failed, cancelled].map((o) =>
-        waitFor(async () => {
-          const now = await alice.get(o.id);
-          return now?.done ? now : null;
-        }, `${o.id} to end`),
-      ),
+      [succeeded, failed, cancelled].map((o) => doneState(alice, o.id, `${o.id} to end`)),
     );
     expect(finals.map((o) => o.status)).toEqual(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
@@ -176,11 +131,7 @@ describe('operationUpdated', () => {
   });
 
   it('shows a cancel as CANCELLING then CANCELLED, in order, then completes (WS and SSE)', async () => {
-    const ctl = controlledKind('test.controlled', { rejectOnAbort: false });
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { alice, op, run } = await startControlled('test.controlled', { rejectOnAbort: false });
     const ws = alice.watchWs(op.id);
     const viaSse = await alice.watchSse(op.id);
     for (const feed of [ws.ops, viaSse.ops]) {
@@ -250,7 +201,9 @@ describe('operationsUpdated', () => {
   it('sends every change of every visible operation in per-operation revision order, honouring status and kind filters', async () => {
     const ctl = controlledKind('test.controlled');
     const other = controlledKind('test.other');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler, other.handler] });
+    const server = await startTestServer(NO_SHUTDOWN_GRACE, {
+      handlers: [ctl.handler, other.handler],
+    });
     const alice = userClient(server, 'alice');
     const bob = userClient(server, 'bob');
     const root = userClient(server, 'root', { admin: true });
@@ -359,7 +312,7 @@ describe('operationsUpdated', () => {
 
   it('lets a dashboard subscribe, then list, keep the highest revision per operation, and converge to the final states', async () => {
     const ctl = controlledKind('test.controlled');
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
+    const server = await startTestServer(NO_SHUTDOWN_GRACE, { handlers: [ctl.handler] });
     const root = userClient(server, 'root', { admin: true });
     const alice = userClient(server, 'alice');
     const bob = userClient(server, 'bob');
@@ -439,13 +392,12 @@ afterEach(() => {
 
 describe('a slow reader (P72, WebSocket)', () => {
   it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', async () => {
-    const ctl = controlledKind('test.flood', { rejectOnAbort: false });
-    const server = await startTestServer(ENV, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
     // About 60 KB per event for the slow reader: far more than socket buffers hold.
     const bulk = 'x'.repeat(60_000);
-    const op = await alice.start({ kind: 'test.flood', input: { bulk } });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled('test.flood', {
+      rejectOnAbort: false,
+      input: { bulk },
+    });
 
     const slow = await rawSubscriber(
       server,
@@ -468,30 +420,13 @@ describe('a slow reader (P72, WebSocket)', () => {
 
     // Each change waits for the fast subscriber to see it, so it is never coalesced for it; the
     // order of revisions is checked as they come.
-    let revision = 2;
     const running = 1200;
     const stopping = 300;
-    const expectNext = async (status: string) => {
-      revision++;
-      const next = await fast.next();
-      if (next.revision !== revision || next.status !== status) {
-        expect({ revision: next.revision, status: next.status }).toEqual({ revision, status });
-      }
-    };
-    for (let i = 1; i <= running; i++) {
-      await run.context.progress(i / running, `step ${i}`);
-      await expectNext('RUNNING');
-    }
-    await alice.cancel(op.id, 'enough');
-    await expectNext('CANCELLING');
-    for (let i = 1; i <= stopping; i++) {
-      await run.context.progress(null, `stopping ${i}`);
-      await expectNext('CANCELLING');
-    }
-    run.fail(new Error('stopped'));
-    await expectNext('CANCELLED');
+    const finalRevision = await floodThroughCancel(run, () => alice.cancel(op.id, 'enough'), fast, {
+      running,
+      stopping,
+    });
     expect(await fast.rest()).toEqual([]);
-    const finalRevision = revision;
     expect(finalRevision).toBe(2 + running + 1 + stopping + 1);
 
     slow.ws.resume();

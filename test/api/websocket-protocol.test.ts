@@ -3,11 +3,9 @@ import { once } from 'node:events';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { defineHandler, type HandlerContext } from '../../src/handlers/handler.js';
-import type { JsonValue } from '../../src/operations/model.js';
-import { parseOperationId } from '../../src/schema/ids.js';
 import { MAX_SUBSCRIPTIONS_PER_SOCKET } from '../../src/transport/websocket.js';
 import { type Op, userClient } from '../helpers/clients.js';
+import { startControlled } from '../helpers/controlled.js';
 import { EventQueue } from '../helpers/queue.js';
 import { startTestServer, type TestServer, tokenFor } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -88,27 +86,6 @@ function subscribeMessage(id: string, query: string, variables?: Record<string, 
 function opOf(message: ServerMessage): Pick<Op, 'id' | 'status' | 'revision'> {
   const payload = message.payload as { data: { operationUpdated: Op } };
   return payload.data.operationUpdated;
-}
-
-/** A handler kind whose runs wait for the test to finish them. */
-function controlledKind(kind: string) {
-  const runs = new Map<string, { context: HandlerContext; finish(result: JsonValue): void }>();
-  const handler = defineHandler({
-    kind,
-    parseInput: (raw) => raw,
-    run: (_input, context) =>
-      new Promise<JsonValue>((resolve, reject) => {
-        context.signal.addEventListener('abort', () => reject(context.signal.reason), {
-          once: true,
-        });
-        runs.set(context.operationId, { context, finish: resolve });
-      }),
-  });
-  return {
-    handler,
-    run: (id: string) =>
-      waitFor(() => runs.get(parseOperationId(id) ?? ''), `the handler of ${id} to start`),
-  };
 }
 
 async function operationCount(server: TestServer): Promise<number> {
@@ -197,11 +174,7 @@ describe('WebSocket handshake order (W32)', () => {
   });
 
   it('closes a socket that reuses the id of a live subscription with 4409 and ends its stream', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    await ctl.run(op.id);
+    const { server, op } = await startControlled();
     const raw = await connected(server);
     raw.send(subscribeMessage('dup', WATCH, { id: op.id }));
     expect(opOf(await raw.messages.next())).toEqual({ id: op.id, status: 'RUNNING', revision: 2 });
@@ -394,11 +367,7 @@ describe('bad subscribe payloads (W35)', () => {
 describe('subscriptions per socket (W42)', () => {
   it(`refuses subscription number ${MAX_SUBSCRIPTIONS_PER_SOCKET + 1} for its id only; the others keep streaming`, async () => {
     expect(MAX_SUBSCRIPTIONS_PER_SOCKET).toBe(50);
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { server, op, run } = await startControlled();
     const raw = await connected(server);
     const ids = Array.from({ length: 50 }, (_, i) => `s${i + 1}`);
     for (const id of ids) raw.send(subscribeMessage(id, WATCH, { id: op.id }));
@@ -447,11 +416,7 @@ function countOf(n: number, match: (m: ServerMessage) => boolean) {
 
 describe('socket lifetime', () => {
   it('a client complete ends that stream only; the handler keeps running', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { server, op, run } = await startControlled();
     const raw = await connected(server);
     raw.send(subscribeMessage('a', WATCH, { id: op.id }));
     raw.send(subscribeMessage('b', WATCH, { id: op.id }));
@@ -466,11 +431,7 @@ describe('socket lifetime', () => {
   });
 
   it('ends every stream of a socket that drops, over 200 connect/subscribe/abrupt-close cycles (W38)', async () => {
-    const ctl = controlledKind('test.controlled');
-    const server = await startTestServer({ SHUTDOWN_GRACE_MS: '0' }, { handlers: [ctl.handler] });
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'test.controlled' });
-    const run = await ctl.run(op.id);
+    const { server, alice, op, run } = await startControlled();
     for (let cycle = 0; cycle < 200; cycle++) {
       const raw = await connected(server);
       raw.send(subscribeMessage('1', WATCH, { id: op.id }));

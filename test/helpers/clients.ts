@@ -209,6 +209,9 @@ export interface Op {
   revision: number;
 }
 
+/** ISO-8601 in UTC with milliseconds, as the contract's DateTime promises. */
+export const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** A user's view of a server: typed helpers over HTTP and both subscription transports. */
 export function userClient(
   server: { url: string; wsUrl: string },
@@ -307,6 +310,9 @@ export function userClient(
     },
   };
 }
+
+/** The client `userClient` returns. */
+export type UserClient = ReturnType<typeof userClient>;
 
 /** The operations carried by a subscription's results (errors end the queue). */
 export function mapOps(

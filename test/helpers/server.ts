@@ -8,6 +8,8 @@ import { mintToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import type { Handler } from '../../src/handlers/handler.js';
 import { createLogger } from '../../src/logger.js';
+import { parseOperationId } from '../../src/schema/ids.js';
+import { waitFor } from './wait.js';
 
 /** The HS256 secret every test server uses. */
 export const TEST_SECRET = 'longrun-test-secret-0123456789-abcdefghijklmnop';
@@ -21,6 +23,15 @@ export function tokenFor(sub: string, options: { admin?: boolean; ttlSec?: numbe
     'HS256',
   );
 }
+
+/**
+ * Env for tests that may leave a handler blocked: quick teardown, and a cancel grace no test
+ * outlasts by accident.
+ */
+export const FAST = { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '10000' };
+
+/** Env for tests whose handlers run until aborted: teardown stops them at once. */
+export const NO_SHUTDOWN_GRACE = { SHUTDOWN_GRACE_MS: '0' };
 
 /** An app listening on a free port with a fresh SQLite file; stopped after the test. */
 export interface TestServer {
@@ -94,4 +105,23 @@ export async function startTestServer(
   };
   running.add(server);
   return server;
+}
+
+/**
+ * Resolves once the server logged that it discarded the late outcome of operation `id`'s handler
+ * (`what` names the wait).
+ */
+export async function lateOutcomeDiscarded(
+  server: TestServer,
+  id: string,
+  what: string,
+): Promise<void> {
+  const rawId = parseOperationId(id);
+  await waitFor(
+    () =>
+      server.logs.some(
+        (l) => l.message === 'discarded the late outcome of a handler' && l.id === rawId,
+      ),
+    what,
+  );
 }

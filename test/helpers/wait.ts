@@ -1,3 +1,5 @@
+import type { Op } from './clients.js';
+
 /** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
@@ -13,4 +15,30 @@ export async function waitFor<T>(
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Settles as `promise` does, or rejects once `ms` pass, naming `what` it waited for. */
+export function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Polls an operation until it is done and returns that final state (`what` names the wait). */
+export async function doneState(
+  client: { get(id: string): Promise<Op | null> },
+  id: string,
+  what = `operation ${id} to end`,
+): Promise<Op> {
+  return waitFor(async () => {
+    const op = await client.get(id);
+    return op?.done ? op : null;
+  }, what);
 }

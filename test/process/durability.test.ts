@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { gql, type Op, userClient } from '../helpers/clients.js';
+import { openDb } from '../helpers/db.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -12,11 +11,6 @@ interface StoredRow {
   lease_owner: string | null;
   lease_expires_at: number | null;
   finished_at: number | null;
-}
-
-/** Opens the SQLite file of a server (read-write, so a crashed writer's WAL is recovered). */
-function openDb(dataDir: string): Database.Database {
-  return new Database(join(dataDir, 'longrun.sqlite'));
 }
 
 function storedRow(dataDir: string, id: string): StoredRow | undefined {

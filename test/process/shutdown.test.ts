@@ -1,7 +1,6 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_SELECTION, type Op, sse, userClient, wsClient } from '../helpers/clients.js';
+import { openDb } from '../helpers/db.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -18,7 +17,7 @@ interface StoredRow {
  * (read-write, so the WAL of a process that exited without closing is recovered).
  */
 function storedRows(dataDir: string): Map<string, StoredRow> {
-  const db = new Database(join(dataDir, 'longrun.sqlite'));
+  const db = openDb(dataDir);
   try {
     const rows = db
       .prepare('select id, status, error, revision, lease_owner from operations')

@@ -1,0 +1,91 @@
+import { expect } from 'vitest';
+import { defineHandler, type HandlerContext } from '../../src/handlers/handler.js';
+import type { JsonValue } from '../../src/operations/model.js';
+import { parseOperationId } from '../../src/schema/ids.js';
+import { type Op, userClient } from './clients.js';
+import type { EventQueue } from './queue.js';
+import { NO_SHUTDOWN_GRACE, startTestServer } from './server.js';
+import { waitFor } from './wait.js';
+
+/** A handler run the test drives: report progress through `context`, then finish or fail it. */
+export interface ControlledRun {
+  readonly context: HandlerContext;
+  finish(result: JsonValue): void;
+  fail(error: Error): void;
+}
+
+/**
+ * A kind whose runs wait for the test: with `rejectOnAbort` (the default) a run rejects as soon as
+ * its AbortSignal fires, like `signal.throwIfAborted()`, otherwise the test decides when.
+ */
+export function controlledKind(kind: string, options: { rejectOnAbort?: boolean } = {}) {
+  const runs = new Map<string, ControlledRun>();
+  const handler = defineHandler({
+    kind,
+    parseInput: (raw) => raw,
+    run: (_input, context) =>
+      new Promise<JsonValue>((resolve, reject) => {
+        if (options.rejectOnAbort ?? true) {
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), {
+            once: true,
+          });
+        }
+        runs.set(context.operationId, { context, finish: resolve, fail: reject });
+      }),
+  });
+  return {
+    handler,
+    /** The run of an operation (global or raw id), once the runner invoked its handler. */
+    run: (id: string) =>
+      waitFor(() => runs.get(parseOperationId(id) ?? ''), `the handler of ${id} to start`),
+  };
+}
+
+/** A server with one controlled kind and alice's operation of it, once its handler runs. */
+export async function startControlled(
+  kind = 'test.controlled',
+  options: { rejectOnAbort?: boolean; input?: JsonValue } = {},
+) {
+  const ctl = controlledKind(kind, { rejectOnAbort: options.rejectOnAbort });
+  const server = await startTestServer(NO_SHUTDOWN_GRACE, { handlers: [ctl.handler] });
+  const alice = userClient(server, 'alice');
+  const op = await alice.start(
+    options.input === undefined ? { kind } : { kind, input: options.input },
+  );
+  const run = await ctl.run(op.id);
+  return { ctl, server, alice, op, run };
+}
+
+/**
+ * Drives a RUNNING `run` (at revision 2) through `running` progress reports, `cancel`, `stopping`
+ * reports while CANCELLING and a failure, checking that `fast` shows each change as the next
+ * revision, and returns the last revision.
+ */
+export async function floodThroughCancel(
+  run: ControlledRun,
+  cancel: () => Promise<unknown>,
+  fast: EventQueue<Op>,
+  { running, stopping }: { running: number; stopping: number },
+): Promise<number> {
+  let revision = 2;
+  const expectNext = async (status: string) => {
+    revision++;
+    const next = await fast.next();
+    if (next.revision !== revision || next.status !== status) {
+      expect({ revision: next.revision, status: next.status }).toEqual({ revision, status });
+    }
+  };
+  for (let i = 1; i <= running; i++) {
+    await run.context.progress(i / running, `step ${i}`);
+    await expectNext('RUNNING');
+  }
+  await cancel();
+  await expectNext('CANCELLING');
+  for (let i = 1; i <= stopping; i++) {
+    await run.context.progress(null, `stopping ${i}`);
+    await expectNext('CANCELLING');
+  }
+  run.fail(new Error('stopped'));
+  await expectNext('CANCELLED');
+  return revision;
+}
