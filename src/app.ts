@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { loadOrCreateDevSecret } from './auth/dev-key.js';
 import { createVerifier, keysFromConfig, mintToken } from './auth/jwt.js';
+import type { EventBus } from './bus/bus.js';
 import { createMemoryBus } from './bus/memory-bus.js';
+import { createRedisBus } from './bus/redis-bus.js';
 import type { Config } from './config.js';
 import { demoSleep } from './handlers/demo-sleep.js';
 import type { Handler } from './handlers/handler.js';
@@ -21,6 +23,9 @@ import type { OperationStore } from './store/store.js';
 import { createHttpServer } from './transport/http.js';
 import { attachWebSocket } from './transport/websocket.js';
 import { createYogaApp } from './transport/yoga.js';
+
+/** How often streams re-read the transition log when the bus is shared (Redis). */
+const FEED_RECHECK_MS = 2_000;
 
 /** How long the printed development token stays valid. */
 const DEV_TOKEN_TTL_SEC = 7 * 24 * 60 * 60;
@@ -57,7 +62,10 @@ export interface App {
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
   const store = await connectStore(config.database, logger);
-  const bus = createMemoryBus((error) => logger.error('an event listener failed', { error }));
+  const bus: EventBus =
+    config.redisUrl === null
+      ? createMemoryBus((error) => logger.error('an event listener failed', { error }))
+      : await createRedisBus(config.redisUrl, logger, { channelPrefix: config.redisPrefix });
 
   const devSecret =
     config.jwt.secret === null && config.jwt.publicKey === null && !config.production
@@ -83,7 +91,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const registry = createRegistry([demoSleep as Handler]);
   for (const handler of options.handlers ?? []) registry.register(handler);
   const commit = createCommitter(store, bus, logger);
-  const feed = createFeed(store, bus);
+  // With a shared bus a live message can be lost: streams re-read the log now and then.
+  const feed = createFeed(store, bus, logger, {
+    recheckMs: config.redisUrl === null ? null : FEED_RECHECK_MS,
+  });
   const operations = createOperationsService({ store, commit, registry, feed });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const runner = createRunner({
@@ -159,7 +170,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     ready,
 
     async start() {
-      // Bind first: a process that cannot serve (port in use) must not claim PENDING operations
+      await feed.start();
+      // Bind before the runner: a process that cannot serve (port in use) must not claim PENDING operations
       // and die holding their leases, which would leave them to be taken back as INTERRUPTED.
       server.listen(config.port, config.host);
       await new Promise<void>((resolve, reject) => {
@@ -181,6 +193,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
         await runner.stop();
         server.closeAllConnections();
         await closed;
+        feed.stop();
         await bus.close();
         await store.close();
         logger.info('stopped');

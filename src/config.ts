@@ -33,6 +33,8 @@ export interface Config {
   readonly database: DatabaseConfig;
   /** `REDIS_URL`, or null for the in-process event bus. */
   readonly redisUrl: string | null;
+  /** Prefix of every Redis channel: instances share events only with the same prefix. @default 'longrun:' */
+  readonly redisPrefix: string;
   readonly jwt: JwtConfig;
   /** How long a handler may ignore a cancel before it is declared CANCEL_FORCED. @default 10_000 */
   readonly cancelGraceMs: number;
@@ -82,6 +84,11 @@ const EnvSchema = z.object({
     (value) => value === null || /^rediss?:\/\//.test(value),
     'must start with redis:// or rediss://',
   ),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, 'must be 1-64 letters, digits, or _ : . -')
+    .optional()
+    .default('longrun:'),
   JWT_SECRET: z.string().optional(),
   JWT_PUBLIC_KEY: optionalText,
   JWT_ISSUER: optionalText,
@@ -141,6 +148,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dataDir,
     database: Object.freeze(parseDatabase(e.DATABASE_URL, dataDir)),
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     jwt: Object.freeze({
       secret,
       publicKey: e.JWT_PUBLIC_KEY,

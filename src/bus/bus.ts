@@ -13,7 +13,8 @@ export type BusListener<K extends keyof BusEvents> = (event: BusEvents[K]) => vo
 
 /**
  * Carries events between the parts of one process or, with a shared transport, between
- * processes. Implementations: `memory-bus.ts` (in-process).
+ * processes. Delivery is at most once; the store's transition log is the recovery path.
+ * Implementations: `memory-bus.ts` (in-process), `redis-bus.ts` (Redis pub/sub).
  */
 export interface EventBus {
   /** Resolves once delivery is handed to the transport; callers publish only after commit. */
@@ -27,6 +28,12 @@ export interface EventBus {
     listener: BusListener<K>,
     signal: AbortSignal,
   ): Promise<void>;
+  /**
+   * Calls `listener` whenever the transport came back after a break (events published meanwhile
+   * may be lost), with the time the break began; until `signal` aborts. Listeners recover from the
+   * store's transition log. Never called in process.
+   */
+  onResync(listener: (brokenSince: Date) => void, signal: AbortSignal): void;
   /** Resolves when the transport answers (always, in process). */
   ping(): Promise<void>;
   close(): Promise<void>;

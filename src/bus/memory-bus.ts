@@ -32,6 +32,7 @@ export function createMemoryBus(onListenerError: (error: unknown) => void): Even
       set.add(entry);
       signal.addEventListener('abort', () => set.delete(entry), { once: true });
     },
+    onResync() {},
     async ping() {},
     async close() {
       listeners.clear();

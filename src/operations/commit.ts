@@ -1,6 +1,6 @@
 import type { EventBus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
-import type { InsertResult, OperationStore } from '../store/store.js';
+import type { ChangeMeta, InsertResult, OperationStore } from '../store/store.js';
 import type { OperationRecord } from './model.js';
 import { OperationStatus } from './status.js';
 import type { Outcome } from './transitions.js';
@@ -8,29 +8,60 @@ import type { Outcome } from './transitions.js';
 /** Decides, from the state as it stands, what a write should do. Called again after a lost race. */
 export type Decide = (current: OperationRecord) => Outcome;
 
+/** Who writes: `user:<sub>`, `worker:<id>` or `system` (recorded in the transition log). */
+export type Actor = string;
+
 /** The single writer of operations: compare-and-set in the store, then publish what committed. */
 export interface Committer {
   /**
    * Applies `decide` to the operation's current state and writes a `changed` outcome with a
-   * compare-and-set on its revision (and on `leaseOwner`'s lease, when given). A lost race re-reads
-   * and decides again. Resolves with the outcome that took effect, or null when there is no such
-   * operation. `current`, when given, saves the first read.
+   * compare-and-set on its revision (and on `leaseOwner`'s lease, when given), logging it as
+   * `actor`'s. A lost race re-reads and decides again. Resolves with the outcome that took
+   * effect, or null when there is no such operation. `current`, when given, saves the first read.
    */
   apply(
     id: string,
     decide: Decide,
-    options?: { readonly current?: OperationRecord; readonly leaseOwner?: string },
+    options: {
+      readonly actor: Actor;
+      readonly current?: OperationRecord;
+      readonly leaseOwner?: string;
+    },
   ): Promise<Outcome | null>;
   /** Stores a new operation (idempotency as `OperationStore.insert`) and publishes it. */
-  insert(record: OperationRecord, idempotencyCutoff: Date): Promise<InsertResult>;
+  insert(record: OperationRecord, idempotencyCutoff: Date, actor: Actor): Promise<InsertResult>;
+  /**
+   * Claims up to `limit` PENDING operations, oldest first, with `claim` deciding each (see
+   * `OperationStore.claimPending`); publishes and resolves with the claimed states.
+   */
+  claim(limit: number, claim: Decide, actor: Actor): Promise<OperationRecord[]>;
 }
 
 const MAX_ATTEMPTS = 50;
 
+/** What the log says about a change: the cancel reason or the error code of a new status. */
+function changeMeta(
+  actor: Actor,
+  previous: OperationRecord | null,
+  next: OperationRecord,
+): ChangeMeta {
+  if (previous !== null && previous.status === next.status) return { actor, reason: null };
+  switch (next.status) {
+    case OperationStatus.Cancelling:
+    case OperationStatus.Cancelled:
+      return { actor, reason: next.cancelReason ?? next.error?.code ?? null };
+    case OperationStatus.Failed:
+      return { actor, reason: next.error?.code ?? null };
+    default:
+      return { actor, reason: null };
+  }
+}
+
 /** The committer over one store and one bus. */
 export function createCommitter(store: OperationStore, bus: EventBus, logger: Logger): Committer {
   // Writes to one operation are queued in this process, so this process publishes its own
-  // revisions of an operation in order; across processes the compare-and-set decides.
+  // revisions of an operation in order; across processes the compare-and-set decides and the
+  // transition log fills any gap a subscriber sees.
   const queues = new Map<string, Promise<unknown>>();
   function serialised<T>(id: string, work: () => Promise<T>): Promise<T> {
     const previous = queues.get(id) ?? Promise.resolve();
@@ -43,12 +74,12 @@ export function createCommitter(store: OperationStore, bus: EventBus, logger: Lo
     return run;
   }
 
-  async function publish(previous: OperationRecord, next: OperationRecord): Promise<void> {
+  async function publish(previous: OperationRecord | null, next: OperationRecord): Promise<void> {
     try {
       await bus.publish('operation.changed', next);
       if (
         next.status === OperationStatus.Cancelling &&
-        previous.status !== OperationStatus.Cancelling
+        previous?.status !== OperationStatus.Cancelling
       ) {
         await bus.publish('operation.cancel', { id: next.id });
       }
@@ -59,7 +90,7 @@ export function createCommitter(store: OperationStore, bus: EventBus, logger: Lo
   }
 
   return {
-    apply(id, decide, options = {}) {
+    apply(id, decide, options) {
       return serialised(id, async () => {
         let current = options.current ?? (await store.get(id));
         for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -70,7 +101,8 @@ export function createCommitter(store: OperationStore, bus: EventBus, logger: Lo
             revision: current.revision,
             ...(options.leaseOwner === undefined ? {} : { leaseOwner: options.leaseOwner }),
           };
-          if (await store.update(outcome.next, condition)) {
+          const meta = changeMeta(options.actor, current, outcome.next);
+          if (await store.update(outcome.next, condition, meta)) {
             await publish(current, outcome.next);
             return outcome;
           }
@@ -79,16 +111,22 @@ export function createCommitter(store: OperationStore, bus: EventBus, logger: Lo
         throw new Error(`Operation ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes.`);
       });
     },
-    async insert(record, idempotencyCutoff) {
-      const result = await store.insert(record, idempotencyCutoff);
-      if (result.inserted) {
-        try {
-          await bus.publish('operation.changed', result.record);
-        } catch (error) {
-          logger.error('publishing a new operation failed', { id: record.id, error });
-        }
-      }
+    async insert(record, idempotencyCutoff, actor) {
+      const result = await store.insert(record, idempotencyCutoff, changeMeta(actor, null, record));
+      if (result.inserted) await publish(null, result.record);
       return result;
+    },
+    async claim(limit, claim, actor) {
+      const claimed = await store.claimPending(
+        limit,
+        (pending) => {
+          const outcome = claim(pending);
+          return outcome.kind === 'changed' ? outcome.next : null;
+        },
+        { actor, reason: null },
+      );
+      for (const next of claimed) await publish(null, next);
+      return claimed;
     },
   };
 }

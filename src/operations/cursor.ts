@@ -23,3 +23,19 @@ export function decodeCursor(cursor: string): PageKey | null {
 export function isRawOperationId(id: string): boolean {
   return RAW_ID.test(id);
 }
+
+const EVENT_PREFIX = 'ev:';
+
+/** An opaque cursor for a position in an operation's transition log. */
+export function encodeEventCursor(revision: number): string {
+  return Buffer.from(`${EVENT_PREFIX}${revision}`, 'utf8').toString('base64url');
+}
+
+/** The revision an event cursor names, or null when it is not one of ours. */
+export function decodeEventCursor(cursor: string): number | null {
+  if (cursor.length > 40) return null;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(EVENT_PREFIX)) return null;
+  const digits = text.slice(EVENT_PREFIX.length);
+  return /^\d{1,9}$/.test(digits) ? Number(digits) : null;
+}

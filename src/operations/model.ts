@@ -47,3 +47,19 @@ export interface OperationRecord {
   readonly revision: number;
   readonly lease: Lease | null;
 }
+
+/** One entry of the durable transition log, keyed by operation and revision. */
+export interface OperationEvent {
+  readonly operationId: string;
+  readonly revision: number;
+  readonly status: OperationStatus;
+  readonly progress: number | null;
+  /** `user:<sub>`, `worker:<id>` or `system`. */
+  readonly actor: string;
+  /** A cancel reason or an error code; null when there is nothing to say. */
+  readonly reason: string | null;
+  /** When the change was committed (the state's `updatedAt`). */
+  readonly at: Date;
+  /** The operation's whole state at this revision, as subscribers receive it. */
+  readonly state: OperationRecord;
+}

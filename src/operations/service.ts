@@ -3,10 +3,10 @@ import { canSee, type Viewer } from '../auth/viewer.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { OperationFilter, OperationStore, PageKey } from '../store/store.js';
 import type { Committer } from './commit.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor } from './cursor.js';
 import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
 import type { Feed, FeedFilter } from './feed.js';
-import type { JsonValue, OperationRecord } from './model.js';
+import type { JsonValue, OperationEvent, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
 import * as transitions from './transitions.js';
 
@@ -37,6 +37,25 @@ export interface ListRequest extends FeedFilter {
   readonly last?: number | null;
   readonly before?: string | null;
   readonly ownerId?: string | null;
+}
+
+/** The arguments of `Operation.events`. */
+export interface HistoryRequest {
+  readonly first?: number | null;
+  readonly after?: string | null;
+  readonly last?: number | null;
+  readonly before?: string | null;
+}
+
+/** One page of an operation's transition log, oldest first. */
+export interface EventPage {
+  readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: OperationEvent }>;
+  readonly pageInfo: {
+    readonly hasNextPage: boolean;
+    readonly hasPreviousPage: boolean;
+    readonly startCursor: string | null;
+    readonly endCursor: string | null;
+  };
 }
 
 /** One page of operations, newest first. */
@@ -70,6 +89,8 @@ export interface OperationsService {
   get(viewer: Viewer, id: string | null): Promise<OperationRecord | null>;
   /** A keyset page of the operations the viewer may see. Throws `ValidationError` on bad args. */
   list(viewer: Viewer, request: ListRequest): Promise<OperationPage>;
+  /** A page of the operation's transition log, oldest first (`after` is a cursor from it). */
+  history(op: OperationRecord, request: HistoryRequest): Promise<EventPage>;
   watch: Feed['watchOne'];
   watchAll: Feed['watchAll'];
 }
@@ -155,6 +176,7 @@ export function createOperationsService(deps: {
       const result = await commit.insert(
         record,
         new Date(now.getTime() - LIMITS.idempotencyWindowMs),
+        `user:${viewer.id}`,
       );
       if (result.inserted) return { operation: result.record, deduplicated: false };
       const existing = result.existing;
@@ -181,7 +203,7 @@ export function createOperationsService(deps: {
       const outcome = await commit.apply(
         id,
         (op) => transitions.cancel(op, viewer.id, reason ?? null, clock()),
-        { current },
+        { actor: `user:${viewer.id}`, current },
       );
       if (outcome === null) throw new NotFoundError(givenId);
       if (outcome.kind === 'rejected') throw outcome.error;
@@ -243,7 +265,34 @@ export function createOperationsService(deps: {
       };
     },
 
-    watch: (viewer, id, givenId, signal) => feed.watchOne(viewer, id, givenId, signal),
+    async history(op, request) {
+      if (request.last != null || request.before != null) {
+        throw new ValidationError('The log pages forward only: use first and after.', 'last');
+      }
+      const first = pageSize(request.first, 'first') ?? LIMITS.defaultPageSize;
+      let after = 0;
+      if (request.after != null) {
+        const revision = decodeEventCursor(request.after);
+        if (revision === null) throw new ValidationError('after is not a valid cursor.', 'after');
+        after = revision;
+      }
+      const rows = first === 0 ? [] : await store.events(op.id, after, first + 1);
+      const edges = rows
+        .slice(0, first)
+        .map((node) => ({ cursor: encodeEventCursor(node.revision), node }));
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage: rows.length > first,
+          hasPreviousPage: after > 0,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+
+    watch: (viewer, id, givenId, signal, afterRevision) =>
+      feed.watchOne(viewer, id, givenId, signal, afterRevision),
     watchAll: (viewer, filter, signal) => feed.watchAll(viewer, filter, signal),
   };
 }

@@ -84,7 +84,7 @@ export function startLeaseKeeper(deps: {
               ? transitions.interrupt(current, now, true)
               : { kind: 'unchanged', current };
           },
-          { current: op },
+          { actor: 'system', current: op },
         );
         if (outcome?.kind === 'changed') {
           logger.warn('took back an operation whose worker stopped renewing its lease', {

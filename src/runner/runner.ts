@@ -85,6 +85,7 @@ export function createRunner(deps: {
   const { store, bus, commit, registry, logger, options } = deps;
   const { workerId } = options;
   const clock = deps.clock ?? (() => new Date());
+  const actor = `worker:${workerId}`;
   const runs = new Map<string, Run>();
   const subscriptions = new AbortController();
   const timers: Array<() => void> = [];
@@ -101,7 +102,7 @@ export function createRunner(deps: {
   /** Writes for a run under our lease; false when the lease is no longer ours. */
   async function write(run: Run, decide: Decide): Promise<boolean> {
     try {
-      const outcome = await commit.apply(run.id, fenced(decide), { leaseOwner: workerId });
+      const outcome = await commit.apply(run.id, fenced(decide), { actor, leaseOwner: workerId });
       if (outcome?.kind === 'changed') return true;
       const current = outcome?.kind === 'unchanged' ? outcome.current : null;
       return current !== null && ours(current);
@@ -223,19 +224,11 @@ export function createRunner(deps: {
   async function claimSome(): Promise<void> {
     while (!stopping && runs.size < options.maxConcurrentRuns) {
       const free = options.maxConcurrentRuns - runs.size;
-      const candidates = await store.pending(free);
-      if (candidates.length === 0) return;
-      for (const candidate of candidates) {
-        if (stopping || runs.size >= options.maxConcurrentRuns) return;
-        const now = clock();
-        const lease = { owner: workerId, expiresAt: new Date(now.getTime() + options.leaseMs) };
-        const outcome = await commit.apply(
-          candidate.id,
-          (op) => transitions.claim(op, lease, now),
-          { current: candidate },
-        );
-        if (outcome?.kind === 'changed') launch(outcome.next);
-      }
+      const now = clock();
+      const lease = { owner: workerId, expiresAt: new Date(now.getTime() + options.leaseMs) };
+      const claimed = await commit.claim(free, (op) => transitions.claim(op, lease, now), actor);
+      for (const op of claimed) launch(op);
+      if (claimed.length < free) return;
     }
   }
 

@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import './scalars.js';
 import './operation.js';
+import './events.js';
 import './errors.js';
 import './node.js';
 import './viewer.js';

@@ -38,7 +38,27 @@ export interface OperationsTable {
   lease_expires_at: EpochMsColumn | null;
 }
 
+/**
+ * The `operation_events` table: the durable transition log, one row per committed revision,
+ * written in the same transaction as the `operations` row it describes.
+ */
+export interface OperationEventsTable {
+  operation_id: string;
+  revision: number;
+  status: OperationStatus;
+  progress: number | null;
+  /** `ChangeMeta.actor`. */
+  actor: string;
+  /** `ChangeMeta.reason`. */
+  reason: string | null;
+  /** The state's `updatedAt`. */
+  at: EpochMsColumn;
+  /** The whole `operations` row at this revision, as JSON (so one mapping serves both tables). */
+  state: JsonText;
+}
+
 /** The tables Kysely knows about. */
 export interface Database {
   operations: OperationsTable;
+  operation_events: OperationEventsTable;
 }

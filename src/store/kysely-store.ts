@@ -1,58 +1,26 @@
-import { type ExpressionBuilder, type Insertable, type Kysely, type Selectable, sql } from 'kysely';
-import type { JsonValue, OperationFailure, OperationRecord } from '../operations/model.js';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { OperationRecord } from '../operations/model.js';
 import { ACTIVE, OperationStatus, TERMINAL } from '../operations/status.js';
-import type { Database, OperationsTable } from './database.js';
-import type { InsertResult, OperationFilter, OperationStore } from './store.js';
+import type { Database } from './database.js';
+import { dialectTraits, type StoreDialect } from './dialect-traits.js';
+import type {
+  ChangeMeta,
+  InsertResult,
+  OperationFilter,
+  OperationStore,
+  WriteCondition,
+} from './store.js';
+import { mutableColumns, toEvent, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
 
-/** The SQL dialects the store speaks. */
-export type StoreDialect = 'sqlite' | 'postgres';
+export type { StoreDialect } from './dialect-traits.js';
 
 /** How `createKyselyStore` talks to its database. */
 export interface KyselyStoreOptions {
-  /** Selects the few dialect-specific behaviours (write transactions, constraint errors). */
+  /** Selects the few dialect-specific behaviours (write transactions, constraint errors, locks). */
   readonly dialect: StoreDialect;
 }
 
-type Row = Selectable<OperationsTable>;
 type Filter = ExpressionBuilder<Database, 'operations'>;
-
-/** The only dialect-specific parts of the store. */
-interface DialectTraits {
-  /** Runs `work` in a transaction that may write; commits when it resolves. */
-  writeTransaction<T>(db: Kysely<Database>, work: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
-  /** True when `error` is a unique-constraint violation. */
-  isUniqueViolation(error: unknown): boolean;
-}
-
-function errorCode(error: unknown): unknown {
-  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-}
-
-const DIALECTS: Record<StoreDialect, DialectTraits> = {
-  sqlite: {
-    // BEGIN IMMEDIATE takes the write lock up front. A deferred BEGIN that reads and then writes
-    // fails at once with SQLITE_BUSY (busy_timeout does not apply) when another connection wrote
-    // in between. Kysely holds the single SQLite connection for the whole callback.
-    writeTransaction: (db, work) =>
-      db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const value = await work(conn);
-          await sql`commit`.execute(conn);
-          return value;
-        } catch (error) {
-          // SQLite may have rolled back on its own (SQLITE_FULL, SQLITE_IOERR); report the cause.
-          await sql`rollback`.execute(conn).catch(() => undefined);
-          throw error;
-        }
-      }),
-    isUniqueViolation: (error) => errorCode(error) === 'SQLITE_CONSTRAINT_UNIQUE',
-  },
-  postgres: {
-    writeTransaction: (db, work) => db.transaction().execute(work),
-    isUniqueViolation: (error) => errorCode(error) === '23505',
-  },
-};
 
 // Two racing first inserts of one key: the loser's unique violation means the winner has
 // committed, so one more lookup finds it. A third attempt only guards against odd drivers.
@@ -61,73 +29,28 @@ const INSERT_ATTEMPTS = 3;
 const ACTIVE_STATUSES = [...ACTIVE];
 const TERMINAL_STATUSES = [...TERMINAL];
 
-const toMs = (date: Date): number => date.getTime();
-const toMsOrNull = (date: Date | null): number | null => (date === null ? null : date.getTime());
-const toDateOrNull = (ms: number | string | null): Date | null =>
-  ms === null ? null : new Date(Number(ms));
-const toJson = (value: JsonValue | OperationFailure | null): string | null =>
-  value === null ? null : JSON.stringify(value);
-
-// The columns `update` writes. id, kind, owner, input, timeout and created_at never change;
-// idempotency_key is left alone too, as `insert` may have released it after the writer read it.
-function mutableColumns(op: OperationRecord) {
-  return {
-    status: op.status,
-    progress: op.progress,
-    message: op.message,
-    result: toJson(op.result),
-    error: toJson(op.error),
-    updated_at: toMs(op.updatedAt),
-    started_at: toMsOrNull(op.startedAt),
-    finished_at: toMsOrNull(op.finishedAt),
-    cancel_requested_at: toMsOrNull(op.cancelRequestedAt),
-    cancelled_by: op.cancelledBy,
-    cancel_reason: op.cancelReason,
-    revision: op.revision,
-    lease_owner: op.lease?.owner ?? null,
-    lease_expires_at: op.lease === null ? null : toMs(op.lease.expiresAt),
-  } satisfies Partial<Insertable<OperationsTable>>;
+/** Inserts `record` and its log entry; the caller's transaction makes them one. */
+async function insertWithEvent(tx: Kysely<Database>, record: OperationRecord, meta: ChangeMeta) {
+  await tx.insertInto('operations').values(toRow(record)).execute();
+  await tx.insertInto('operation_events').values(toEventRow(record, meta)).execute();
 }
 
-function toRow(op: OperationRecord): Insertable<OperationsTable> {
-  return {
-    id: op.id,
-    kind: op.kind,
-    owner_id: op.ownerId,
-    input: toJson(op.input),
-    idempotency_key: op.idempotencyKey,
-    timeout_ms: op.timeoutMs,
-    created_at: toMs(op.createdAt),
-    ...mutableColumns(op),
-  };
-}
-
-function toRecord(row: Row): OperationRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    status: row.status,
-    progress: row.progress,
-    message: row.message,
-    ownerId: row.owner_id,
-    input: row.input === null ? null : (JSON.parse(row.input) as JsonValue),
-    result: row.result === null ? null : (JSON.parse(row.result) as JsonValue),
-    error: row.error === null ? null : (JSON.parse(row.error) as OperationFailure),
-    idempotencyKey: row.idempotency_key,
-    timeoutMs: row.timeout_ms,
-    createdAt: new Date(Number(row.created_at)),
-    updatedAt: new Date(Number(row.updated_at)),
-    startedAt: toDateOrNull(row.started_at),
-    finishedAt: toDateOrNull(row.finished_at),
-    cancelRequestedAt: toDateOrNull(row.cancel_requested_at),
-    cancelledBy: row.cancelled_by,
-    cancelReason: row.cancel_reason,
-    revision: row.revision,
-    lease:
-      row.lease_owner === null || row.lease_expires_at === null
-        ? null
-        : { owner: row.lease_owner, expiresAt: new Date(Number(row.lease_expires_at)) },
-  };
+/** The compare-and-set write of `next`, without its log entry; true when the row was written. */
+async function writeIfCurrent(
+  tx: Kysely<Database>,
+  next: OperationRecord,
+  expected: WriteCondition,
+): Promise<boolean> {
+  let query = tx
+    .updateTable('operations')
+    .set(mutableColumns(next))
+    .where('id', '=', next.id)
+    .where('revision', '=', expected.revision);
+  if (expected.leaseOwner !== undefined) {
+    query = query.where('lease_owner', '=', expected.leaseOwner);
+  }
+  const { numUpdatedRows } = await query.executeTakeFirst();
+  return numUpdatedRows === 1n;
 }
 
 function matches(eb: Filter, filter: OperationFilter) {
@@ -143,15 +66,23 @@ function matches(eb: Filter, filter: OperationFilter) {
   return eb.and(conditions);
 }
 
-/** An `OperationStore` over Kysely; SQLite today, PostgreSQL through the same code. */
+/** An `OperationStore` over Kysely, for SQLite and PostgreSQL alike. */
 export function createKyselyStore(
   db: Kysely<Database>,
   options: KyselyStoreOptions,
 ): OperationStore {
-  const dialect = DIALECTS[options.dialect];
+  const dialect = dialectTraits[options.dialect];
   const selectAll = () => db.selectFrom('operations').selectAll();
+  const oldestPending = (from: Kysely<Database>, limit: number) =>
+    from
+      .selectFrom('operations')
+      .selectAll()
+      .where('status', '=', OperationStatus.Pending)
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(limit);
 
-  async function insertOnce(record: OperationRecord, key: string, cutoff: Date) {
+  async function insertOnce(record: OperationRecord, key: string, cutoff: Date, meta: ChangeMeta) {
     return dialect.writeTransaction(db, async (tx): Promise<InsertResult> => {
       const found = await tx
         .selectFrom('operations')
@@ -168,7 +99,7 @@ export function createKyselyStore(
           .where('id', '=', found.id)
           .execute();
       }
-      await tx.insertInto('operations').values(toRow(record)).execute();
+      await insertWithEvent(tx, record, meta);
       return { inserted: true, record };
     });
   }
@@ -179,34 +110,83 @@ export function createKyselyStore(
       return row === undefined ? null : toRecord(row);
     },
 
-    async insert(record, idempotencyCutoff) {
+    async insert(record, idempotencyCutoff, meta) {
       const key = record.idempotencyKey;
       if (key === null) {
-        await db.insertInto('operations').values(toRow(record)).execute();
+        await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, record, meta));
         return { inserted: true, record };
       }
       for (let attempt = 1; ; attempt++) {
         try {
-          return await insertOnce(record, key, idempotencyCutoff);
+          return await insertOnce(record, key, idempotencyCutoff, meta);
         } catch (error) {
           if (attempt >= INSERT_ATTEMPTS || !dialect.isUniqueViolation(error)) throw error;
         }
       }
     },
 
-    async update(next, expected) {
-      let query = db
-        .updateTable('operations')
-        .set(mutableColumns(next))
-        .where('id', '=', next.id)
-        .where('revision', '=', expected.revision);
-      if (expected.leaseOwner !== undefined) {
-        query = query.where('lease_owner', '=', expected.leaseOwner);
+    async update(next, expected, meta) {
+      try {
+        return await dialect.writeTransaction(db, async (tx) => {
+          if (!(await writeIfCurrent(tx, next, expected))) return false;
+          await tx.insertInto('operation_events').values(toEventRow(next, meta)).execute();
+          return true;
+        });
+      } catch (error) {
+        // The log entry of this revision exists: another writer won it, and throwing rolled
+        // back our row write. The update itself cannot violate a unique constraint.
+        if (dialect.isUniqueViolation(error)) return false;
+        throw error;
       }
-      const { numUpdatedRows } = await query.executeTakeFirst();
-      return numUpdatedRows === 1n;
     },
 
+    async claimPending(limit, claim, meta) {
+      if (limit <= 0) return [];
+      return dialect.writeTransaction(db, async (tx) => {
+        const query = oldestPending(tx, limit);
+        const rows = await (dialect.lockRowsToClaim
+          ? query.forUpdate().skipLocked()
+          : query
+        ).execute();
+        const written: OperationRecord[] = [];
+        for (const row of rows) {
+          const pending = toRecord(row);
+          const next = claim(pending);
+          // The rows are ours until commit, so the compare-and-set only guards against misuse.
+          if (next !== null && (await writeIfCurrent(tx, next, pending))) written.push(next);
+        }
+        if (written.length > 0) {
+          const events = written.map((record) => toEventRow(record, meta));
+          await tx.insertInto('operation_events').values(events).execute();
+        }
+        return written;
+      });
+    },
+
+    async events(id, afterRevision, limit) {
+      const rows = await db
+        .selectFrom('operation_events')
+        .selectAll()
+        .where('operation_id', '=', id)
+        .where('revision', '>', afterRevision)
+        .orderBy('revision', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map(toEvent);
+    },
+
+    async eventsSince(since, limit) {
+      const rows = await db
+        .selectFrom('operation_events')
+        .selectAll()
+        .where('at', '>=', toMs(since))
+        .orderBy('at', 'asc')
+        .orderBy('operation_id', 'asc')
+        .orderBy('revision', 'asc')
+        .limit(limit)
+        .execute();
+      return rows.map(toEvent);
+    },
     async list({ direction, key, limit, ...filter }) {
       const newer = direction === 'newer';
       const order = newer ? 'asc' : 'desc';
@@ -239,12 +219,7 @@ export function createKyselyStore(
     },
 
     async pending(limit) {
-      const rows = await selectAll()
-        .where('status', '=', OperationStatus.Pending)
-        .orderBy('created_at', 'asc')
-        .orderBy('id', 'asc')
-        .limit(limit)
-        .execute();
+      const rows = await oldestPending(db, limit).execute();
       return rows.map(toRecord);
     },
 
@@ -274,12 +249,21 @@ export function createKyselyStore(
     },
 
     async deleteFinishedBefore(cutoff) {
-      const { numDeletedRows } = await db
-        .deleteFrom('operations')
-        .where('status', 'in', TERMINAL_STATUSES)
-        .where('finished_at', '<', toMs(cutoff))
-        .executeTakeFirst();
-      return Number(numDeletedRows);
+      return dialect.writeTransaction(db, async (tx) => {
+        const expired = tx
+          .selectFrom('operations')
+          .select('id')
+          .where('status', 'in', TERMINAL_STATUSES)
+          .where('finished_at', '<', toMs(cutoff));
+        // A done operation never changes again, so both statements see the same set.
+        await tx.deleteFrom('operation_events').where('operation_id', 'in', expired).execute();
+        const { numDeletedRows } = await tx
+          .deleteFrom('operations')
+          .where('status', 'in', TERMINAL_STATUSES)
+          .where('finished_at', '<', toMs(cutoff))
+          .executeTakeFirst();
+        return Number(numDeletedRows);
+      });
     },
 
     async ping() {

@@ -69,11 +69,59 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('operations').execute();
     },
   },
+  // Operations created before this migration have no log; readers treat a missing entry as
+  // history nobody can replay any more, as after retention.
+  '0002_operation_events': {
+    async up(db) {
+      await db.schema
+        .createTable('operation_events')
+        .addColumn('operation_id', 'text', (col) => col.notNull())
+        .addColumn('revision', 'integer', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('progress', 'double precision')
+        .addColumn('actor', 'text', (col) => col.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('at', 'bigint', (col) => col.notNull())
+        .addColumn('state', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('operation_events_pk', ['operation_id', 'revision'])
+        .execute();
+      await db.schema
+        .createIndex('operation_events_at_operation_id_revision_idx')
+        .on('operation_events')
+        .columns(['at', 'operation_id', 'revision'])
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('operation_events').execute();
+    },
+  },
 };
 
-/** Applies every migration not yet applied; throws an Error naming the one that failed. */
-export async function migrateToLatest(db: Kysely<Database>, logger: Logger): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+/** Where the migrator keeps its own bookkeeping tables. */
+export interface MigrateOptions {
+  /**
+   * The schema of `kysely_migration` and `kysely_migration_lock` (PostgreSQL). Give the schema
+   * the tables go to: without it Kysely looks for its tables in every schema of the database,
+   * finds another schema's and then fails to read its own.
+   */
+  readonly migrationTableSchema?: string;
+}
+
+/**
+ * Applies every migration not yet applied; throws an Error naming the one that failed.
+ * Concurrent callers on one database are safe: Kysely's Migrator holds a lock (PostgreSQL: an
+ * advisory lock) while it migrates, and the later caller finds nothing left to do.
+ */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  logger: Logger,
+  options: MigrateOptions = {},
+): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...options,
+  });
   const { error, results = [] } = await migrator.migrateToLatest();
   for (const result of results) {
     if (result.status === 'Success') {

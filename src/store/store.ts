@@ -1,4 +1,4 @@
-import type { OperationRecord } from '../operations/model.js';
+import type { OperationEvent, OperationRecord } from '../operations/model.js';
 import type { OperationStatus } from '../operations/status.js';
 
 /** Which operations a list or count covers; every given part must match. */
@@ -31,6 +31,16 @@ export type InsertResult =
   | { readonly inserted: true; readonly record: OperationRecord }
   | { readonly inserted: false; readonly existing: OperationRecord };
 
+/** Who caused a change and why, as the transition log records it. */
+export interface ChangeMeta {
+  /** `user:<sub>` for a client's request, `worker:<id>` for a runner, `system` for recovery. */
+  readonly actor: string;
+  /** A cancel reason or an error code; null when there is nothing to say. */
+  readonly reason: string | null;
+}
+
+export type { OperationEvent };
+
 /** The expected state a compare-and-set write is conditioned on. */
 export interface WriteCondition {
   /** The revision the writer read; the write fails when the row has moved on. */
@@ -51,12 +61,28 @@ export interface OperationStore {
    * key created at or after `idempotencyCutoff` is returned instead (`inserted: false`), and
    * concurrent inserts with one key create exactly one row.
    */
-  insert(record: OperationRecord, idempotencyCutoff: Date): Promise<InsertResult>;
+  insert(record: OperationRecord, idempotencyCutoff: Date, meta: ChangeMeta): Promise<InsertResult>;
   /**
    * Compare-and-set: writes `next` only while the stored revision (and lease owner, when given)
-   * still match `expected`. Resolves true when the row was written, false when it had moved on.
+   * still match `expected`, and appends `next` to the transition log in the same transaction.
+   * Resolves true when the row was written, false when it had moved on.
    */
-  update(next: OperationRecord, expected: WriteCondition): Promise<boolean>;
+  update(next: OperationRecord, expected: WriteCondition, meta: ChangeMeta): Promise<boolean>;
+  /**
+   * Atomically takes up to `limit` PENDING operations, oldest first, skipping rows another
+   * transaction holds (PostgreSQL: `FOR UPDATE SKIP LOCKED`): for each, `claim` gives the RUNNING
+   * state to write (null skips it); the writes and their log entries commit together. Resolves
+   * with the states written.
+   */
+  claimPending(
+    limit: number,
+    claim: (pending: OperationRecord) => OperationRecord | null,
+    meta: ChangeMeta,
+  ): Promise<OperationRecord[]>;
+  /** Log entries of one operation with revision above `afterRevision`, ascending, at most `limit`. */
+  events(id: string, afterRevision: number, limit: number): Promise<OperationEvent[]>;
+  /** Log entries committed at or after `since`, by time then revision, at most `limit`. */
+  eventsSince(since: Date, limit: number): Promise<OperationEvent[]>;
   /** One keyset page, always returned newest first. */
   list(query: PageQuery): Promise<OperationRecord[]>;
   /** How many operations match. */
@@ -71,7 +97,7 @@ export interface OperationStore {
   renewLeases(owner: string, ids: readonly string[], expiresAt: Date): Promise<OperationRecord[]>;
   /** Up to `limit` RUNNING/CANCELLING operations whose lease ran out before `now`. */
   expiredLeases(now: Date, limit: number): Promise<OperationRecord[]>;
-  /** Deletes done operations that finished before `cutoff`; resolves with how many. */
+  /** Deletes done operations that finished before `cutoff`, and their log; resolves with how many. */
   deleteFinishedBefore(cutoff: Date): Promise<number>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

@@ -11,6 +11,7 @@ import { at } from './expiry.js';
 import { GRAPHIQL_EXAMPLES } from './graphiql-examples.js';
 import { documentLimitPlugins } from './limits.js';
 import { currentRequestId } from './request-id.js';
+import { isUnavailable } from './unavailable.js';
 
 /** What the HTTP and WebSocket edges hand to yoga with each request. */
 export interface ServerContext {
@@ -85,6 +86,17 @@ function createMaskError(logger: Logger) {
     }
     const requestId = currentRequestId();
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (isUnavailable(original)) {
+      logger.warn('a backing service is unavailable', { requestId, error: original });
+      return new GraphQLError('The service is temporarily unavailable; try again shortly.', {
+        ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+        extensions: {
+          code: ErrorCode.ServiceUnavailable,
+          http: { status: 503 },
+          ...(requestId ? { requestId } : {}),
+        },
+      });
+    }
     logger.error('unexpected error', { requestId, error: original });
     return new GraphQLError('Unexpected error.', {
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),

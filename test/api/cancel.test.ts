@@ -152,6 +152,7 @@ describe('a claim and a cancel of one PENDING operation', () => {
       /** Claims as the runner does: deciding on the PENDING row it listed earlier. */
       claim: (listed: Parameters<typeof transitions.claim>[0]) =>
         commit.apply(listed.id, (op) => transitions.claim(op, lease, new Date()), {
+          actor: 'worker:other-instance',
           current: listed,
         }),
     };

@@ -48,7 +48,7 @@ async function applyAndCheck(model: Model, real: Real, pick: number, decide: Dec
   if (model.ids.length === 0) return;
   const id = model.ids[pick % model.ids.length] as string;
   const before = model.last.get(id) as OperationRecord;
-  await real.commit.apply(id, (op) => decide(op, new Date()));
+  await real.commit.apply(id, (op) => decide(op, new Date()), { actor: 'system' });
   const after = (await real.store.get(id)) as OperationRecord;
   expect(after).not.toBeNull();
   if (isDone(before.status)) {
@@ -86,7 +86,7 @@ class Start implements fc.AsyncCommand<Model, Real> {
       },
       new Date(),
     );
-    await real.commit.insert(record, new Date(0));
+    await real.commit.insert(record, new Date(0), 'user:alice');
     const stored = (await real.store.get(record.id)) as OperationRecord;
     expect(stored.status).toBe(S.Pending);
     expect(stored.revision).toBe(1);

@@ -11,6 +11,7 @@ import { connectStore, openSqlite } from '../../src/store/connect.js';
 import type { Database } from '../../src/store/database.js';
 import { createKyselyStore } from '../../src/store/kysely-store.js';
 import { describeStoreSuite } from './store.suite.js';
+import { META } from './store-fixture.js';
 
 const quiet = createLogger('error', () => {});
 const dirs: string[] = [];
@@ -68,7 +69,7 @@ describe('SQLite connection', () => {
     const file = join(await tempDir(), 'longrun.sqlite');
     const record = sample();
     const first = await connectStore({ kind: 'sqlite', file }, quiet);
-    await first.insert(record, new Date(0));
+    await first.insert(record, new Date(0), META);
     await first.close();
     const second = await connectStore({ kind: 'sqlite', file }, quiet);
     expect(await second.get(record.id)).toEqual(record);
@@ -77,7 +78,7 @@ describe('SQLite connection', () => {
 
   it('uses WAL with the documented pragmas and stays intact', async () => {
     const { db, store } = await openSqlite(join(await tempDir(), 'longrun.sqlite'), quiet);
-    await store.insert(sample(), new Date(0));
+    await store.insert(sample(), new Date(0), META);
     expect(await pragma(db, 'journal_mode')).toBe('wal');
     expect(await pragma(db, 'synchronous')).toBe(1); // NORMAL
     expect(await pragma(db, 'busy_timeout')).toBe(5000);
@@ -89,7 +90,7 @@ describe('SQLite connection', () => {
   it('reads an operation with exactly one query, found or not', async () => {
     const { db, store } = await openSqlite(join(await tempDir(), 'longrun.sqlite'), quiet);
     const record = sample();
-    await store.insert(record, new Date(0));
+    await store.insert(record, new Date(0), META);
     let queries = 0;
     const counter: KyselyPlugin = {
       transformQuery: (args) => {
@@ -112,11 +113,5 @@ describe('SQLite connection', () => {
     await expect(connectStore({ kind: 'sqlite', file }, quiet)).rejects.toThrow(
       /SQLite database at .*longrun\.sqlite/,
     );
-  });
-
-  it('does not support PostgreSQL yet', async () => {
-    await expect(
-      connectStore({ kind: 'postgres', url: 'postgres://localhost/longrun' }, quiet),
-    ).rejects.toThrow('PostgreSQL support is not available yet');
   });
 });

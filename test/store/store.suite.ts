@@ -5,70 +5,59 @@ import { OperationErrorCode, OperationStatus } from '../../src/operations/status
 import {
   cancel,
   claim,
-  create,
   handlerStopped,
-  type NewOperation,
-  type Outcome,
   progress,
   succeed,
 } from '../../src/operations/transitions.js';
 import type { OperationFilter, OperationStore, PageKey } from '../../src/store/store.js';
+import { describeLogAndClaims } from './log.suite.js';
+import {
+  at,
+  byId,
+  changed,
+  DAY,
+  ids,
+  META,
+  newestFirst,
+  op,
+  type Step,
+  type StoreFixture,
+} from './store-fixture.js';
 
-/** A fresh, empty store and what disposes of it. */
-export interface StoreFixture {
-  readonly store: OperationStore;
-  readonly cleanup: () => Promise<void>;
-}
-
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-/** `ms` after the suite's epoch. */
-const at = (ms: number) => new Date(T0 + ms);
-const DAY = 86_400_000;
-
-function op(fields: Partial<NewOperation> = {}, createdAt = at(0)): OperationRecord {
-  const base = { kind: 'demo.sleep', ownerId: 'alice', input: null, idempotencyKey: null };
-  return create({ id: randomUUID(), timeoutMs: null, ...base, ...fields }, createdAt);
-}
-
-function changed(outcome: Outcome): OperationRecord {
-  if (outcome.kind !== 'changed') throw new Error(`Expected a change, got ${outcome.kind}`);
-  return outcome.next;
-}
-
-const newestFirst = (a: OperationRecord, b: OperationRecord) =>
-  b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-const byId = (a: OperationRecord, b: OperationRecord) => (a.id < b.id ? -1 : 1);
-const ids = (records: readonly OperationRecord[]) => records.map((record) => record.id);
+export type { StoreFixture } from './store-fixture.js';
 
 /** Runs the `OperationStore` contract against stores made by `makeStore`, one per test. */
 export function describeStoreSuite(name: string, makeStore: () => Promise<StoreFixture>): void {
   describe(name, () => {
     let store: OperationStore;
-    let cleanup: () => Promise<void>;
+    let fixture: StoreFixture;
 
     beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
+      fixture = await makeStore();
+      store = fixture.store;
     });
     afterEach(async () => {
-      await cleanup();
+      await fixture.cleanup();
     });
 
-    /** Inserts `record`, then commits each step in turn with a compare-and-set. */
-    async function put(
-      record: OperationRecord,
-      ...steps: ((current: OperationRecord) => Outcome)[]
-    ): Promise<OperationRecord> {
-      const result = await store.insert(record, at(-DAY));
+    async function put(record: OperationRecord, ...steps: Step[]): Promise<OperationRecord> {
+      const result = await store.insert(record, at(-DAY), META);
       if (!result.inserted) throw new Error('Expected an insert');
       let current = record;
       for (const step of steps) {
         const next = changed(step(current));
-        const written = await store.update(next, { revision: current.revision });
+        const written = await store.update(next, { revision: current.revision }, META);
         if (!written) throw new Error(`Lost the compare-and-set at revision ${current.revision}`);
         current = next;
       }
       return current;
     }
+
+    describeLogAndClaims({
+      store: () => store,
+      put,
+      openSecond: () => fixture.openSecond?.() ?? null,
+    });
 
     const run = (owner: string, expiresAt: Date) => (o: OperationRecord) =>
       claim(o, { owner, expiresAt }, at(1));
@@ -97,7 +86,7 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
         };
         const scalar = { ...op({ input: 'just text' }), result: 0 };
         for (const record of [bare, full, scalar]) {
-          expect(await store.insert(record, at(-DAY))).toEqual({ inserted: true, record });
+          expect(await store.insert(record, at(-DAY), META)).toEqual({ inserted: true, record });
           expect(await store.get(record.id)).toEqual(record);
         }
         const stored = await store.get(full.id);
@@ -115,30 +104,30 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
       it('succeeds once per revision; a stale writer fails and changes nothing', async () => {
         const pending = await put(op());
         const running = changed(run('w1', at(30_000))(pending));
-        expect(await store.update(running, { revision: 1 })).toBe(true);
+        expect(await store.update(running, { revision: 1 }, META)).toBe(true);
         const stale = changed(cancel(pending, 'bob', null, at(2)));
-        expect(await store.update(stale, { revision: 1 })).toBe(false);
-        expect(await store.update(running, { revision: 1 })).toBe(false);
+        expect(await store.update(stale, { revision: 1 }, META)).toBe(false);
+        expect(await store.update(running, { revision: 1 }, META)).toBe(false);
         expect(await store.get(pending.id)).toEqual(running);
       });
 
       it('fails for a missing id', async () => {
-        expect(await store.update(op(), { revision: 1 })).toBe(false);
+        expect(await store.update(op(), { revision: 1 }, META)).toBe(false);
       });
 
       it('is fenced by the lease owner when one is given', async () => {
         const running = await put(op(), run('w1', at(30_000)));
         const moved = changed(progress(running, 0.5, 'half', at(2)));
-        expect(await store.update(moved, { revision: 2, leaseOwner: 'w2' })).toBe(false);
+        expect(await store.update(moved, { revision: 2, leaseOwner: 'w2' }, META)).toBe(false);
         expect(await store.get(running.id)).toEqual(running);
-        expect(await store.update(moved, { revision: 2, leaseOwner: 'w1' })).toBe(true);
+        expect(await store.update(moved, { revision: 2, leaseOwner: 'w1' }, META)).toBe(true);
         expect(await store.get(running.id)).toEqual(moved);
       });
 
       it('writes the terminal state and clears the lease', async () => {
         const running = await put(op(), run('w1', at(30_000)));
         const done = changed(succeed(running, { ok: true }, at(3)));
-        expect(await store.update(done, { revision: 2, leaseOwner: 'w1' })).toBe(true);
+        expect(await store.update(done, { revision: 2, leaseOwner: 'w1' }, META)).toBe(true);
         const stored = await store.get(running.id);
         expect(stored).toEqual(done);
         expect(stored?.lease).toBeNull();
@@ -152,44 +141,50 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
       it('returns the operation of the same owner and key instead of inserting', async () => {
         const first = await put(keyed('alice', at(0)));
         const again = keyed('alice', at(1000));
-        expect(await store.insert(again, at(-DAY))).toEqual({ inserted: false, existing: first });
+        expect(await store.insert(again, at(-DAY), META)).toEqual({
+          inserted: false,
+          existing: first,
+        });
         expect(await store.get(again.id)).toBeNull();
         expect(await store.count({ ownerId: 'alice' })).toBe(1);
       });
 
       it('counts a key created exactly at the cutoff as recent', async () => {
         const first = await put(keyed('alice', at(0)));
-        const result = await store.insert(keyed('alice', at(DAY)), at(0));
+        const result = await store.insert(keyed('alice', at(DAY)), at(0), META);
         expect(result).toEqual({ inserted: false, existing: first });
       });
 
       it('keeps keys apart per owner', async () => {
         await put(keyed('alice', at(0)));
         const bobs = keyed('bob', at(1));
-        expect(await store.insert(bobs, at(-DAY))).toEqual({ inserted: true, record: bobs });
+        expect(await store.insert(bobs, at(-DAY), META)).toEqual({ inserted: true, record: bobs });
       });
 
       it('inserts anew once the earlier use of the key is older than the cutoff', async () => {
         const old = await put(keyed('alice', at(0)));
         const fresh = keyed('alice', at(DAY + 1));
-        expect(await store.insert(fresh, at(1))).toEqual({ inserted: true, record: fresh });
+        expect(await store.insert(fresh, at(1), META)).toEqual({ inserted: true, record: fresh });
         expect(await store.get(old.id)).toEqual({ ...old, idempotencyKey: null });
         expect(await store.get(fresh.id)).toEqual(fresh);
         const third = keyed('alice', at(DAY + 2));
-        expect(await store.insert(third, at(1))).toEqual({ inserted: false, existing: fresh });
+        expect(await store.insert(third, at(1), META)).toEqual({
+          inserted: false,
+          existing: fresh,
+        });
       });
 
       it('never lets update restore a key that insert released', async () => {
         const old = await put(keyed('alice', at(0)), run('w1', at(30_000)));
-        await store.insert(keyed('alice', at(DAY + 1)), at(1));
+        await store.insert(keyed('alice', at(DAY + 1)), at(1), META);
         const later = changed(progress(old, 0.5, null, at(DAY + 2)));
-        expect(await store.update(later, { revision: old.revision })).toBe(true);
+        expect(await store.update(later, { revision: old.revision }, META)).toBe(true);
         expect((await store.get(old.id))?.idempotencyKey).toBeNull();
       });
 
       it('creates exactly one operation from 20 concurrent inserts', async () => {
         const attempts = Array.from({ length: 20 }, (_, i) => keyed('alice', at(i)));
-        const results = await Promise.all(attempts.map((a) => store.insert(a, at(-DAY))));
+        const results = await Promise.all(attempts.map((a) => store.insert(a, at(-DAY), META)));
         const winners = results.filter((result) => result.inserted);
         expect(winners).toHaveLength(1);
         const chosen = results.map((r) => (r.inserted ? r.record.id : r.existing.id));
@@ -375,9 +370,11 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
       expect(await store.deleteFinishedBefore(at(100))).toBe(3);
       for (const gone of [old, oldFailed, oldCancelled]) {
         expect(await store.get(gone.id)).toBeNull();
+        expect(await store.events(gone.id, 0, 100)).toEqual([]);
       }
       for (const kept of [atCutoff, recent, running, pending]) {
         expect(await store.get(kept.id)).toEqual(kept);
+        expect(await store.events(kept.id, 0, 100)).toHaveLength(kept.revision);
       }
       expect(await store.deleteFinishedBefore(at(100))).toBe(0);
     });

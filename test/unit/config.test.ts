@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       dataDir: resolve('data'),
       database: { kind: 'sqlite', file: resolve('data', 'longrun.sqlite') },
       redisUrl: null,
+      redisPrefix: 'longrun:',
       jwt: { secret: null, publicKey: null, issuer: null, audience: null, clockToleranceSec: 5 },
       cancelGraceMs: 10_000,
       leaseMs: 30_000,

@@ -1,0 +1,60 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './database.js';
+
+/** The SQL dialects the store speaks. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** The only dialect-specific parts of the store. */
+export interface DialectTraits {
+  /** Runs `work` in a transaction that may write; commits when it resolves, else rolls back. */
+  writeTransaction<T>(db: Kysely<Database>, work: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** True when `error` is a unique or primary-key violation. */
+  isUniqueViolation(error: unknown): boolean;
+  /**
+   * True when a write transaction must lock the rows it reads to claim them, skipping rows
+   * another transaction holds (`FOR UPDATE SKIP LOCKED`); false where the write transaction
+   * already excludes every other writer.
+   */
+  readonly lockRowsToClaim: boolean;
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+}
+
+const SQLITE_UNIQUE_CODES: ReadonlySet<unknown> = new Set([
+  'SQLITE_CONSTRAINT_UNIQUE',
+  'SQLITE_CONSTRAINT_PRIMARYKEY',
+]);
+
+/** The traits of each dialect. */
+export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
+  sqlite: {
+    // BEGIN IMMEDIATE takes the write lock up front. A deferred BEGIN that reads and then writes
+    // fails at once with SQLITE_BUSY (busy_timeout does not apply) when another connection wrote
+    // in between. Kysely holds the single SQLite connection for the whole callback.
+    writeTransaction: (db, work) =>
+      db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const value = await work(conn);
+          await sql`commit`.execute(conn);
+          return value;
+        } catch (error) {
+          // SQLite may have rolled back on its own (SQLITE_FULL, SQLITE_IOERR); report the cause.
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw error;
+        }
+      }),
+    isUniqueViolation: (error) => SQLITE_UNIQUE_CODES.has(errorCode(error)),
+    // BEGIN IMMEDIATE already serialises writers, and SQLite has no row locks.
+    lockRowsToClaim: false,
+  },
+  postgres: {
+    // READ COMMITTED: an UPDATE … WHERE revision = ? that waited on a row lock re-checks the
+    // condition against the committed row, so a compare-and-set never overwrites a newer state.
+    writeTransaction: (db, work) => db.transaction().execute(work),
+    isUniqueViolation: (error) => errorCode(error) === '23505',
+    lockRowsToClaim: true,
+  },
+};

@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import type { OperationRecord } from '../../src/operations/model.js';
+import { OperationErrorCode, OperationStatus } from '../../src/operations/status.js';
+import { cancel, claim, progress, succeed } from '../../src/operations/transitions.js';
+import type { ChangeMeta, OperationEvent, OperationStore } from '../../src/store/store.js';
+import {
+  at,
+  byId,
+  changed,
+  DAY,
+  ids,
+  META,
+  op,
+  type Step,
+  type SuiteContext,
+} from './store-fixture.js';
+
+const lease = (owner: string) => ({ owner, expiresAt: at(60_000) });
+const running =
+  (owner: string, now = at(1)) =>
+  (o: OperationRecord) =>
+    claim(o, lease(owner), now);
+/** A `claimPending` claim: RUNNING under `owner`'s lease. */
+const claimFor =
+  (owner: string) =>
+  (pending: OperationRecord): OperationRecord | null => {
+    const outcome = claim(pending, lease(owner), at(100));
+    return outcome.kind === 'changed' ? outcome.next : null;
+  };
+const worker = (owner: string): ChangeMeta => ({ actor: `worker:${owner}`, reason: null });
+/** What identifies a log entry, for order checks. */
+const keys = (events: readonly OperationEvent[]) =>
+  events.map((event) => `${event.operationId}@${event.revision}`);
+
+/** The transition log and `claimPending`, against the store of `ctx`. */
+export function describeLogAndClaims(ctx: SuiteContext): void {
+  describe('transition log', () => {
+    it('logs every committed revision with its actor, reason and whole state', async () => {
+      const store = ctx.store();
+      const first: OperationRecord = {
+        ...op({ input: { nested: ['ünïcode', 1.5, null] }, idempotencyKey: 'k' }),
+        timeoutMs: 5_000,
+      };
+      await store.insert(first, at(-DAY), { actor: 'user:alice', reason: null });
+      const second = changed(running('w1')(first));
+      expect(await store.update(second, { revision: 1 }, worker('w1'))).toBe(true);
+      const third = changed(cancel(second, 'bob', 'stop', at(2)));
+      const stop = { actor: 'user:bob', reason: 'stop' };
+      expect(await store.update(third, { revision: 2 }, stop)).toBe(true);
+      const fourth = changed(progress(third, 0.25, 'a quarter', at(3)));
+      expect(await store.update(fourth, { revision: 3, leaseOwner: 'w1' }, worker('w1'))).toBe(
+        true,
+      );
+      const entry = (state: OperationRecord, meta: ChangeMeta): OperationEvent => ({
+        operationId: first.id,
+        revision: state.revision,
+        status: state.status,
+        progress: state.progress,
+        actor: meta.actor,
+        reason: meta.reason,
+        at: state.updatedAt,
+        state,
+      });
+      expect(await store.events(first.id, 0, 100)).toEqual([
+        entry(first, { actor: 'user:alice', reason: null }),
+        entry(second, worker('w1')),
+        entry(third, stop),
+        entry(fourth, worker('w1')),
+      ]);
+      const done = changed(succeed(fourth, { ok: [1, 'two'] }, at(4)));
+      expect(await store.update(done, { revision: 4 }, worker('w1'))).toBe(true);
+      const [last] = await store.events(first.id, 4, 100);
+      expect(last?.state).toEqual(done);
+      expect(last?.state.finishedAt).toBeInstanceOf(Date);
+    });
+
+    it('writes no log entry when the compare-and-set fails', async () => {
+      const store = ctx.store();
+      const pending = await ctx.put(op());
+      const stale = changed(cancel(pending, 'bob', null, at(2)));
+      await ctx.put(op());
+      expect(await store.update(changed(running('w1')(pending)), { revision: 1 }, META)).toBe(true);
+      expect(await store.update(stale, { revision: 1 }, META)).toBe(false);
+      const fenced = changed(progress(changed(running('w1')(pending)), 0.5, null, at(3)));
+      expect(await store.update(fenced, { revision: 2, leaseOwner: 'w2' }, META)).toBe(false);
+      expect((await store.events(pending.id, 0, 100)).map((e) => e.revision)).toEqual([1, 2]);
+      const missing = op();
+      expect(await store.update(missing, { revision: 1 }, META)).toBe(false);
+      expect(await store.events(missing.id, 0, 100)).toEqual([]);
+    });
+
+    it('undoes the row write when its revision is already logged (one transaction)', async () => {
+      const store = ctx.store();
+      const pending = await ctx.put(op());
+      // The row matches revision 1, but the log already holds revision 1: a lost race.
+      const clash = { ...changed(running('w1')(pending)), revision: 1 };
+      expect(await store.update(clash, { revision: 1 }, META)).toBe(false);
+      expect(await store.get(pending.id)).toEqual(pending);
+      expect(await store.events(pending.id, 0, 100)).toHaveLength(1);
+    });
+
+    it('logs an insert only when it really inserted', async () => {
+      const store = ctx.store();
+      const keyed = (ms: number) => op({ idempotencyKey: 'same' }, at(ms));
+      const first = await ctx.put(keyed(0));
+      const again = keyed(10);
+      expect(await store.insert(again, at(-DAY), META)).toEqual({
+        inserted: false,
+        existing: first,
+      });
+      expect(await store.events(again.id, 0, 100)).toEqual([]);
+      const fresh = keyed(DAY + 1);
+      expect((await store.insert(fresh, at(1), META)).inserted).toBe(true);
+      expect(keys(await store.events(fresh.id, 0, 100))).toEqual([`${fresh.id}@1`]);
+      expect(keys(await store.events(first.id, 0, 100))).toEqual([`${first.id}@1`]);
+    });
+
+    it("pages one operation's log by revision", async () => {
+      const store = ctx.store();
+      const record = await ctx.put(
+        op(),
+        running('w1'),
+        (o) => progress(o, 0.5, null, at(2)),
+        (o) => succeed(o, null, at(3)),
+      );
+      await ctx.put(op(), running('w2'));
+      const revisions = async (after: number, limit: number) =>
+        (await store.events(record.id, after, limit)).map((event) => event.revision);
+      expect(await revisions(0, 100)).toEqual([1, 2, 3, 4]);
+      expect(await revisions(1, 2)).toEqual([2, 3]);
+      expect(await revisions(3, 2)).toEqual([4]);
+      expect(await revisions(4, 2)).toEqual([]);
+    });
+
+    it('reads the log of every operation by time, then operation id, then revision', async () => {
+      const store = ctx.store();
+      // Ties in `at` everywhere: the order must still be total.
+      const states: OperationRecord[] = [];
+      const record = async (o: OperationRecord, ...steps: Step[]) => {
+        await store.insert(o, at(-DAY), META);
+        states.push(o);
+        let current = o;
+        for (const step of steps) {
+          const next = changed(step(current));
+          expect(await store.update(next, { revision: current.revision }, META)).toBe(true);
+          states.push(next);
+          current = next;
+        }
+      };
+      await record(op({}, at(10)), running('w1', at(20)), (o) => progress(o, 0.5, null, at(20)));
+      await record(op({}, at(10)), running('w1', at(20)));
+      await record(op({}, at(5)), (o) => cancel(o, 'alice', null, at(20)));
+      await record(op({}, at(30)));
+      const expected = states
+        .map((s) => ({ at: s.updatedAt.getTime(), id: s.id, revision: s.revision }))
+        .sort((a, b) => a.at - b.at || byId(a, b) || a.revision - b.revision)
+        .map((e) => `${e.id}@${e.revision}`);
+      expect(keys(await store.eventsSince(at(0), 100))).toEqual(expected);
+      expect(keys(await store.eventsSince(at(0), 3))).toEqual(expected.slice(0, 3));
+      // `since` is inclusive: everything at 20 and later.
+      expect(keys(await store.eventsSince(at(20), 100))).toEqual(expected.slice(3));
+      expect(await store.eventsSince(at(31), 100)).toEqual([]);
+      const [event] = await store.eventsSince(at(30), 1);
+      expect(event?.state).toEqual(states.at(-1));
+    });
+  });
+
+  describe('claimPending', () => {
+    it('claims pending operations oldest first and logs each claim', async () => {
+      const store = ctx.store();
+      const later = await ctx.put(op({}, at(20)));
+      await ctx.put(op({}, at(5)), running('w9'));
+      const tied = [await ctx.put(op({}, at(10))), await ctx.put(op({}, at(10)))].sort(byId);
+      const oldest = await ctx.put(op({}, at(0)));
+      const claimed = await store.claimPending(3, claimFor('w1'), worker('w1'));
+      expect(ids(claimed)).toEqual(ids([oldest, ...tied]));
+      for (const state of claimed) {
+        expect(state.status).toBe(OperationStatus.Running);
+        expect(await store.get(state.id)).toEqual(state);
+        const [event] = await store.events(state.id, 1, 10);
+        expect(event).toMatchObject({ revision: 2, actor: 'worker:w1', reason: null, state });
+      }
+      expect(ids(await store.claimPending(10, claimFor('w2'), worker('w2')))).toEqual([later.id]);
+      expect(await store.claimPending(10, claimFor('w2'), worker('w2'))).toEqual([]);
+      expect(await store.claimPending(0, claimFor('w2'), worker('w2'))).toEqual([]);
+    });
+
+    it('skips what claim rejects, within the limit, and leaves it pending', async () => {
+      const store = ctx.store();
+      const [a, b, c] = [
+        await ctx.put(op({}, at(0))),
+        await ctx.put(op({}, at(1))),
+        await ctx.put(op({}, at(2))),
+      ] as [OperationRecord, OperationRecord, OperationRecord];
+      const pickyClaim = (o: OperationRecord) => (o.id === a.id ? null : claimFor('w1')(o));
+      expect(ids(await store.claimPending(2, pickyClaim, META))).toEqual([b.id]);
+      expect(await store.get(a.id)).toEqual(a);
+      expect(await store.events(a.id, 1, 10)).toEqual([]);
+      expect(ids(await store.claimPending(5, claimFor('w1'), META))).toEqual([a.id, c.id]);
+    });
+
+    it('commits nothing when claim throws', async () => {
+      const store = ctx.store();
+      const first = await ctx.put(op({}, at(0)));
+      const second = await ctx.put(op({}, at(1)));
+      const failing = (o: OperationRecord) => {
+        if (o.id === second.id) throw new Error('claim failed');
+        return claimFor('w1')(o);
+      };
+      await expect(store.claimPending(2, failing, META)).rejects.toThrow('claim failed');
+      expect(await store.get(first.id)).toEqual(first);
+      expect(await store.events(first.id, 1, 10)).toEqual([]);
+    });
+
+    it('never hands one operation to two claimers', async () => {
+      const store = ctx.store();
+      const created = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => store.insert(op({}, at(i % 50)), at(-DAY), META)),
+      );
+      const second = await ctx.openSecond();
+      const stores: OperationStore[] = second === null ? [store] : [store, second];
+      const claimer = async (on: OperationStore, owner: string) => {
+        const mine: OperationRecord[] = [];
+        for (;;) {
+          const got = await on.claimPending(5, claimFor(owner), worker(owner));
+          if (got.length === 0) return mine;
+          mine.push(...got);
+        }
+      };
+      const work = stores.flatMap((on, s) =>
+        Array.from({ length: 4 }, (_, i) => claimer(on, `w${s}-${i}`)),
+      );
+      const claimed = (await Promise.all(work)).flat();
+      const wanted = created.map((r) => (r.inserted ? r.record.id : '')).sort();
+      expect(ids(claimed).sort()).toEqual(wanted);
+      expect(await store.pending(10)).toEqual([]);
+      const log = await store.eventsSince(at(0), 1_000);
+      expect(log).toHaveLength(400);
+      for (const state of claimed) {
+        expect(await store.get(state.id)).toEqual(state);
+        const claims = log.filter((e) => e.operationId === state.id && e.revision === 2);
+        expect(claims.map((e) => e.actor)).toEqual([`worker:${state.lease?.owner}`]);
+      }
+    });
+
+    it('leaves operations that are no longer pending alone', async () => {
+      const store = ctx.store();
+      await ctx.put(op(), running('w1'));
+      await ctx.put(op(), (o) => cancel(o, 'alice', null, at(2)));
+      await ctx.put(op(), running('w1'), (o) => succeed(o, null, at(3)));
+      const failed = op();
+      await store.insert(
+        {
+          ...failed,
+          status: OperationStatus.Failed,
+          error: { code: OperationErrorCode.Interrupted, message: 'gone' },
+        },
+        at(-DAY),
+        META,
+      );
+      expect(await store.claimPending(10, claimFor('w1'), META)).toEqual([]);
+    });
+  });
+}
