@@ -6,7 +6,7 @@ import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js
 import type { Logger } from '../../src/logger.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { fullRecord, minimalRecord } from './records.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const url = process.env.TEST_REDIS_URL;
 
