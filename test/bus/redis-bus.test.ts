@@ -4,9 +4,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { EventBus } from '../../src/bus/bus.js';
 import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js';
 import type { Logger } from '../../src/logger.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { fullRecord, minimalRecord } from './records.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const url = process.env.TEST_REDIS_URL;
 

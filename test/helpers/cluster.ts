@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll } from 'vitest';
-import { spawnServer, type ServerProcess } from './process.js';
+import { type ServerProcess, spawnServer } from './process.js';
 
 /** The PostgreSQL server of the scale-out tests (`TEST_DATABASE_URL`), or undefined. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
