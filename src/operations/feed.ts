@@ -112,20 +112,27 @@ export function createFeed(
 
   function deliver(sub: Subscriber, record: OperationRecord, at?: number): void {
     if (sub.chains.has(record.id)) {
-      chain(sub, record.id, () => deliver(sub, record, at));
+      chain(sub, record.id, () => settle(sub, record, at));
       return;
     }
+    const replaying = settle(sub, record, at);
+    if (replaying) chain(sub, record.id, () => replaying);
+  }
+
+  /** Takes `record`, first replaying from the log any revision between it and the last seen. */
+  function settle(
+    sub: Subscriber,
+    record: OperationRecord,
+    at?: number,
+  ): Promise<void> | undefined {
     const seen = sub.seen.get(record.id);
     // History from before this stream opened is not its business.
-    if (seen === undefined && at !== undefined && at < sub.openedAt) return;
+    if (seen === undefined && at !== undefined && at < sub.openedAt) return undefined;
     if (seen !== undefined && record.revision > seen + 1) {
-      chain(sub, record.id, async () => {
-        await replay(sub, record.id, seen, record.revision - 1);
-        take(sub, record);
-      });
-      return;
+      return replay(sub, record.id, seen, record.revision - 1).then(() => take(sub, record));
     }
     take(sub, record);
+    return undefined;
   }
 
   function dispatch(record: OperationRecord, at?: number): void {
