@@ -218,11 +218,6 @@ export function createKyselyStore(
       return Number(row.count);
     },
 
-    async pending(limit) {
-      const rows = await oldestPending(db, limit).execute();
-      return rows.map(toRecord);
-    },
-
     async renewLeases(owner, ids, expiresAt) {
       if (ids.length === 0) return [];
       // One statement, so the rows returned are exactly the rows renewed.

@@ -87,8 +87,6 @@ export interface OperationStore {
   list(query: PageQuery): Promise<OperationRecord[]>;
   /** How many operations match. */
   count(filter: OperationFilter): Promise<number>;
-  /** Up to `limit` PENDING operations, oldest first: candidates for a worker's claim. */
-  pending(limit: number): Promise<OperationRecord[]>;
   /**
    * Extends the leases this worker still holds on RUNNING/CANCELLING operations among `ids`
    * and returns those operations as they now stand (a cancel request shows as CANCELLING).

@@ -302,15 +302,6 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
       });
     });
 
-    it('offers pending operations oldest first, up to the limit', async () => {
-      const later = await put(op({}, at(20)));
-      await put(op({}, at(5)), run('w1', at(30_000)));
-      const tied = [await put(op({}, at(10))), await put(op({}, at(10)))].sort(byId);
-      const oldest = await put(op({}, at(0)));
-      expect(ids(await store.pending(10))).toEqual(ids([oldest, ...tied, later]));
-      expect(ids(await store.pending(2))).toEqual(ids([oldest, tied[0] as OperationRecord]));
-    });
-
     describe('leases', () => {
       it('renews only the active operations this worker holds and returns them', async () => {
         const mine = await put(op(), run('w1', at(30_000)));
