@@ -27,6 +27,9 @@ import { createYogaApp } from './transport/yoga.js';
 /** How often streams re-read the transition log when the bus is shared (Redis). */
 const FEED_RECHECK_MS = 2_000;
 
+/** How long /readyz waits for the database and the bus. */
+const READY_TIMEOUT_MS = 2_000;
+
 /** How long the printed development token stays valid. */
 const DEV_TOKEN_TTL_SEC = 7 * 24 * 60 * 60;
 
@@ -113,7 +116,14 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const ready = async () => {
     if (shutdown.signal.aborted) return false;
     try {
-      await Promise.all([store.ping(), bus.ping()]);
+      let timer: NodeJS.Timeout | undefined;
+      // A backing service that stops answering must not make the probe hang.
+      await Promise.race([
+        Promise.all([store.ping(), bus.ping()]),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 2 s')), READY_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
       return true;
     } catch (error) {
       logger.warn('readiness check failed', { error });

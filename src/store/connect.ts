@@ -87,6 +87,11 @@ function createPool(url: string, logger: Logger, schema: string | undefined): pg
     idleTimeoutMillis: 30_000,
     // Sent as a start-up parameter, so it holds on every connection the pool makes.
     statement_timeout: 10_000,
+    // A connection the network silently dropped never sees statement_timeout: give up on the
+    // client side too, and let TCP keepalive find dead peers.
+    query_timeout: 15_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
   // An idle connection that the server drops (restart, pg_terminate_backend, a proxy's timeout)

@@ -18,6 +18,7 @@ const MESSAGES = [
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
   'Connection is closed',
+  'Query read timeout',
 ];
 
 /**
