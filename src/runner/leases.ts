@@ -38,10 +38,7 @@ export function startLeaseKeeper(deps: {
   const timers: Array<() => void> = [];
   let lastRenewal = clock().getTime();
 
-  let lastBeat = Date.now();
   async function heartbeat(): Promise<void> {
-    if (Date.now() - lastBeat > 1000) logger.warn('SLOWBEATGAP', { ms: Date.now() - lastBeat });
-    lastBeat = Date.now();
     const held = [...runs.values()].filter((run) => !run.discarded);
     if (held.length === 0) {
       lastRenewal = clock().getTime();
@@ -62,12 +59,6 @@ export function startLeaseKeeper(deps: {
       return;
     }
     lastRenewal = startedAt;
-    if (clock().getTime() - startedAt > 1000)
-      logger.warn('SLOWRENEW', {
-        ms: clock().getTime() - startedAt,
-        n: held.length,
-        got: rows.length,
-      });
     const byId = new Map(rows.map((row) => [row.id, row]));
     for (const run of held) {
       const row = byId.get(run.id);
