@@ -150,6 +150,9 @@ export function createRunner(deps: {
       logger.debug('discarded the late outcome of a handler', { id: run.id });
       return;
     }
+    // The handler has stopped: its grace and deadline no longer apply, even if the write below
+    // waits on a busy database longer than the grace.
+    for (const timer of run.timers) clearTimeout(timer);
     let decide: Decide;
     if (run.stopping === 'timeout') {
       // Past its deadline the run ends TIMEOUT, even if the handler still produced a result.
