@@ -41,9 +41,20 @@ async function writeIfCurrent(
   next: OperationRecord,
   expected: WriteCondition,
 ): Promise<boolean> {
+  const columns = mutableColumns(next);
+  const expiresAt = columns.lease_expires_at;
   let query = tx
     .updateTable('operations')
-    .set(mutableColumns(next))
+    .set({
+      ...columns,
+      // `renewLeases` does not bump the revision, so `next` may carry an expiry read before a
+      // renewal that committed since: keep the later one, or this write would undo the heartbeat
+      // and the lease of a healthy worker could run out (taken back as INTERRUPTED).
+      lease_expires_at:
+        expiresAt === null
+          ? null
+          : sql<number>`case when lease_expires_at > ${expiresAt} then lease_expires_at else ${expiresAt} end`,
+    })
     .where('id', '=', next.id)
     .where('revision', '=', expected.revision);
   if (expected.leaseOwner !== undefined) {

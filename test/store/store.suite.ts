@@ -101,6 +101,14 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
     });
 
     describe('update (compare-and-set)', () => {
+      it('keeps a lease renewed after the writer read the row', async () => {
+        const running = await put(op(), run('w1', at(30_000)));
+        await store.renewLeases('w1', [running.id], at(90_000));
+        const moved = changed(progress(running, 0.5, 'half', at(2)));
+        expect(await store.update(moved, { revision: 2, leaseOwner: 'w1' }, META)).toBe(true);
+        expect((await store.get(running.id))?.lease?.expiresAt).toEqual(at(90_000));
+      });
+
       it('succeeds once per revision; a stale writer fails and changes nothing', async () => {
         const pending = await put(op());
         const running = changed(run('w1', at(30_000))(pending));
