@@ -1,5 +1,6 @@
 import type { OperationRecord } from '../../src/operations/model.js';
 import { OperationErrorCode, OperationStatus } from '../../src/operations/status.js';
+import { create } from '../../src/operations/transitions.js';
 
 /** A record with every Date field set (and a lease), so round trips exercise each of them. */
 export function fullRecord(overrides: Partial<OperationRecord> = {}): OperationRecord {
@@ -28,29 +29,20 @@ export function fullRecord(overrides: Partial<OperationRecord> = {}): OperationR
   };
 }
 
-/** A freshly created record: every nullable field null. */
+/** A freshly created record (what `create` makes): every nullable field null. */
 export function minimalRecord(overrides: Partial<OperationRecord> = {}): OperationRecord {
   return {
-    id: 'e1d3f0b4-1d65-4f55-8a3e-0c1e8a9a7c11',
-    kind: 'demo.sleep',
-    status: OperationStatus.Pending,
-    progress: null,
-    message: null,
-    ownerId: 'alice',
-    input: null,
-    result: null,
-    error: null,
-    idempotencyKey: null,
-    timeoutMs: null,
-    createdAt: new Date('2024-05-01T10:00:00.000Z'),
-    updatedAt: new Date('2024-05-01T10:00:00.000Z'),
-    startedAt: null,
-    finishedAt: null,
-    cancelRequestedAt: null,
-    cancelledBy: null,
-    cancelReason: null,
-    revision: 1,
-    lease: null,
+    ...create(
+      {
+        id: 'e1d3f0b4-1d65-4f55-8a3e-0c1e8a9a7c11',
+        kind: 'demo.sleep',
+        ownerId: 'alice',
+        input: null,
+        idempotencyKey: null,
+        timeoutMs: null,
+      },
+      new Date('2024-05-01T10:00:00.000Z'),
+    ),
     ...overrides,
   };
 }
