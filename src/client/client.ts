@@ -1,0 +1,604 @@
+import { createClient, type Client as WsClient } from 'graphql-ws/client';
+import { Channel } from './channel.js';
+import {
+  CancelOperationDocument,
+  GetOperationDocument,
+  ListOperationsDocument,
+  OperationEventsDocument,
+  StartOperationDocument,
+  ViewerDocument,
+  WatchOperationDocument,
+  WatchOperationsDocument,
+} from './documents.js';
+import {
+  ClientErrorCode,
+  fromGraphQLErrors,
+  type GraphQLErrorEntry,
+  OperationsClientError,
+} from './errors.js';
+import type {
+  CancelOperationMutation,
+  OperationEventsQuery,
+  OperationFieldsFragment,
+  OperationStatus,
+  StartOperationMutation,
+  TypedDocumentString,
+  ViewerQuery,
+} from './generated/graphql.js';
+
+/** An operation as the client reads it (every field of the schema's `Operation`). */
+export type Operation = OperationFieldsFragment;
+/** `startOperation`'s result union; switch on `__typename`. */
+export type StartResult = StartOperationMutation['startOperation'];
+/** `cancelOperation`'s result union; switch on `__typename`. */
+export type CancelResult = CancelOperationMutation['cancelOperation'];
+export type Viewer = ViewerQuery['viewer'];
+type EventsConnection = NonNullable<OperationEventsQuery['operation']>['events'];
+/** One entry of an operation's transition log. */
+export type OperationEvent = EventsConnection['edges'][number]['node'];
+export type { OperationStatus };
+
+/** The live link's state, for a connection indicator. */
+export type ConnectionState =
+  /** No subscription is open, so no socket either. */
+  | 'idle'
+  /** Opening the first socket. */
+  | 'connecting'
+  /** The socket is open and authenticated. */
+  | 'connected'
+  /** The socket broke while subscriptions were open; they resume once it is back. */
+  | 'reconnecting'
+  /** `close()` was called. */
+  | 'closed';
+
+/** Narrows `list`, `listPage` and `watchAll`. */
+export interface OperationFilter {
+  /** Only these statuses (any of them). */
+  readonly status?: readonly OperationStatus[];
+  readonly kind?: string;
+  /** Admins only: one owner's operations. */
+  readonly ownerId?: string;
+}
+
+/** One page of `operations`, newest first. */
+export interface OperationPage {
+  readonly operations: Operation[];
+  readonly totalCount: number;
+  readonly hasNextPage: boolean;
+  /** Pass as `after` for the next page. */
+  readonly endCursor: string | null;
+}
+
+export interface OperationsClientOptions {
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  readonly url: string;
+  /** The WebSocket endpoint. @default `url` with `http` replaced by `ws` */
+  readonly wsUrl?: string;
+  /** A bearer token used for every request and connection. */
+  readonly token?: string;
+  /**
+   * Called for every HTTP request and every (re)connection, so a refreshed token is used as soon as
+   * it exists. Takes precedence over `token`.
+   */
+  readonly getToken?: () => string | Promise<string>;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** A WebSocket constructor (`ws` on Node 20). @default globalThis.WebSocket */
+  readonly webSocketImpl?: unknown;
+  /** How long one HTTP request may take. @default 30_000 */
+  readonly requestTimeoutMs?: number;
+  /** Reconnection of live streams. */
+  readonly retry?: {
+    /** First delay; it doubles up to `maxDelayMs`, with jitter. @default 250 */
+    readonly initialDelayMs?: number;
+    /** @default 5_000 */
+    readonly maxDelayMs?: number;
+    /** Failed attempts in a row before a stream fails with `NETWORK`. @default Infinity */
+    readonly maxAttempts?: number;
+  };
+  /** Ping interval on the socket; no pong within half of it closes the socket. @default 10_000 */
+  readonly keepAliveMs?: number;
+}
+
+export interface OperationsClient {
+  /** Who the token belongs to. */
+  viewer(): Promise<Viewer>;
+  /** Starts an operation of `kind`; the typed union tells success from a refusal. */
+  start(
+    kind: string,
+    input?: unknown,
+    options?: { readonly idempotencyKey?: string; readonly timeoutMs?: number },
+  ): Promise<StartResult>;
+  /** The operation, or null when it does not exist or the viewer may not see it. */
+  get(id: string): Promise<Operation | null>;
+  /** One page, newest first. */
+  listPage(
+    filter?: OperationFilter & { readonly first?: number; readonly after?: string | null },
+  ): Promise<OperationPage>;
+  /** Every matching operation, newest first, fetched page by page as the iteration goes on. */
+  list(filter?: OperationFilter & { readonly pageSize?: number }): AsyncIterable<Operation>;
+  /** Asks to cancel; the typed union tells success, a finished operation and an unknown id apart. */
+  cancel(id: string, reason?: string | null): Promise<CancelResult>;
+  /** The operation's transition log, oldest first, page by page. */
+  events(id: string): AsyncIterable<OperationEvent>;
+  /**
+   * The operation's current state, then every change; ends after the terminal state. Survives
+   * broken connections and server restarts: it reconnects (with a fresh token from `getToken`)
+   * and resumes after the last revision it delivered, so no status change is lost or repeated.
+   * Fails with `OperationsClientError` (`NOT_FOUND`, `UNAUTHENTICATED`, …).
+   */
+  watch(
+    id: string,
+    options?: { readonly afterRevision?: number; readonly signal?: AbortSignal },
+  ): AsyncIterableIterator<Operation>;
+  /**
+   * Every later change of every operation the viewer may see. Live only: after a
+   * reconnection (`onConnectionChange` reports `connected` again) re-read with `list`, keeping
+   * per operation the state with the highest revision.
+   */
+  watchAll(
+    filter?: Pick<OperationFilter, 'status' | 'kind'>,
+    options?: { readonly signal?: AbortSignal },
+  ): AsyncIterableIterator<Operation>;
+  readonly connectionState: ConnectionState;
+  /** Calls `listener` on every change of `connectionState`; returns the unsubscriber. */
+  onConnectionChange(listener: (state: ConnectionState) => void): () => void;
+  /** Ends every live stream and closes the socket. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+
+/** Close codes after which reconnecting cannot help. */
+const FATAL_CLOSE_CODES: ReadonlyMap<number, ClientErrorCode> = new Map([
+  [4400, ClientErrorCode.BadRequest],
+  [4004, ClientErrorCode.Protocol],
+  [4005, ClientErrorCode.Protocol],
+  [4406, ClientErrorCode.Protocol],
+  [4409, ClientErrorCode.Protocol],
+]);
+const FORBIDDEN_CLOSE = 4403;
+const PONG_TIMEOUT_CLOSE = 4408;
+
+interface CloseLike {
+  readonly code: number;
+  readonly reason?: string;
+}
+
+function isCloseLike(value: unknown): value is CloseLike {
+  return (
+    typeof value === 'object' && value !== null && typeof Reflect.get(value, 'code') === 'number'
+  );
+}
+
+function isErrorList(value: unknown): value is GraphQLErrorEntry[] {
+  return Array.isArray(value);
+}
+
+/** Milliseconds to wait before attempt `n` (1-based): exponential with full jitter on the top half. */
+function backoff(n: number, initial: number, max: number): number {
+  const ceiling = Math.min(max, initial * 2 ** Math.min(n - 1, 20));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function toWsUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
+  return parsed.href;
+}
+
+/** A typed client for longrun over HTTP (queries, mutations) and graphql-ws (live streams). */
+export function createOperationsClient(options: OperationsClientOptions): OperationsClient {
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const initialDelayMs = options.retry?.initialDelayMs ?? 250;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 5_000;
+  const maxAttempts = options.retry?.maxAttempts ?? Number.POSITIVE_INFINITY;
+  const keepAliveMs = options.keepAliveMs ?? 10_000;
+  const closing = new AbortController();
+
+  const token = async (): Promise<string | null> => {
+    if (options.getToken) return await options.getToken();
+    return options.token ?? null;
+  };
+
+  async function request<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    variables: TVariables,
+  ): Promise<TResult> {
+    const bearer = await token();
+    const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(requestTimeoutMs)]);
+    let response: Response;
+    try {
+      response = await fetchImpl(options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        },
+        body: JSON.stringify({ query: document.toString(), variables }),
+        signal,
+      });
+    } catch (error) {
+      if (closing.signal.aborted) {
+        throw new OperationsClientError(ClientErrorCode.Aborted, 'The client was closed.');
+      }
+      if (signal.aborted) {
+        throw new OperationsClientError(
+          ClientErrorCode.Timeout,
+          `No answer from ${options.url} within ${requestTimeoutMs} ms.`,
+          { cause: error },
+        );
+      }
+      throw new OperationsClientError(ClientErrorCode.Network, `Cannot reach ${options.url}.`, {
+        cause: error,
+      });
+    }
+    const requestId = response.headers.get('x-request-id');
+    let body: { data?: TResult | null; errors?: GraphQLErrorEntry[] };
+    try {
+      body = (await response.json()) as typeof body;
+    } catch (error) {
+      throw new OperationsClientError(
+        response.status === 503 ? ClientErrorCode.ServiceUnavailable : ClientErrorCode.Protocol,
+        `${options.url} answered ${response.status} without a GraphQL response.`,
+        { status: response.status, requestId, cause: error },
+      );
+    }
+    if (Array.isArray(body.errors) && body.errors.length > 0) {
+      throw fromGraphQLErrors(body.errors, { status: response.status, requestId });
+    }
+    if (body.data === undefined || body.data === null) {
+      throw new OperationsClientError(
+        ClientErrorCode.Protocol,
+        `${options.url} answered ${response.status} with neither data nor errors.`,
+        { status: response.status, requestId },
+      );
+    }
+    return body.data;
+  }
+
+  // ---- live streams over graphql-ws ----
+
+  let state: ConnectionState = 'idle';
+  let everConnected = false;
+  const listeners = new Set<(state: ConnectionState) => void>();
+  const streams = new Set<() => void>();
+  const setState = (next: ConnectionState) => {
+    if (next === state || state === 'closed') return;
+    state = next;
+    for (const listener of listeners) listener(next);
+  };
+
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
+  let socket: { close(code: number, reason: string): void } | null = null;
+  let ws: WsClient | null = null;
+  const socketClient = (): WsClient => {
+    ws ??= createClient({
+      url: options.wsUrl ?? toWsUrl(options.url),
+      webSocketImpl: options.webSocketImpl,
+      lazy: true,
+      // Reconnection is done per stream below, so each resumes from its own last revision.
+      retryAttempts: 0,
+      keepAlive: keepAliveMs,
+      connectionParams: async () => {
+        const bearer = await token();
+        return bearer ? { authorization: `Bearer ${bearer}` } : {};
+      },
+      on: {
+        connecting: () => setState(everConnected ? 'reconnecting' : 'connecting'),
+        connected: () => {
+          everConnected = true;
+          setState('connected');
+        },
+        closed: () => {
+          clearTimeout(pongTimer);
+          setState(streams.size > 0 ? 'reconnecting' : 'idle');
+        },
+        ping: (received) => {
+          if (received) return;
+          // A socket that stops answering (half-open TCP) is closed, so the streams resume elsewhere.
+          clearTimeout(pongTimer);
+          pongTimer = setTimeout(() => {
+            socket?.close(PONG_TIMEOUT_CLOSE, 'No pong from the server');
+          }, keepAliveMs / 2);
+        },
+        pong: (received) => {
+          if (received) clearTimeout(pongTimer);
+        },
+        opened: (opened) => {
+          socket = opened as { close(code: number, reason: string): void };
+        },
+      },
+    });
+    return ws;
+  };
+
+  type Attempt = { kind: 'complete' } | { kind: 'error'; error: unknown };
+
+  /**
+   * One live stream that outlives connections: `variables()` is read at every (re)subscription,
+   * `accept` sees each item (false drops it), `finished` tells when a completion is final.
+   */
+  function live<TResult, TVariables, TItem>(
+    document: TypedDocumentString<TResult, TVariables>,
+    setup: {
+      variables: () => TVariables;
+      pick: (data: TResult) => TItem;
+      accept: (item: TItem) => boolean;
+      finished: () => boolean;
+      signal: AbortSignal | undefined;
+    },
+  ): AsyncIterableIterator<TItem> {
+    const stopped = new AbortController();
+    let unsubscribe: (() => void) | null = null;
+    const stop = () => {
+      stopped.abort();
+      unsubscribe?.();
+      streams.delete(stop);
+    };
+    const channel = new Channel<TItem>(stop);
+    streams.add(stop);
+    const onAbort = () => {
+      channel.fail(new OperationsClientError(ClientErrorCode.Aborted, 'The stream was aborted.'));
+      stop();
+    };
+    if (setup.signal?.aborted) onAbort();
+    else setup.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const attempt = () =>
+      new Promise<Attempt>((resolve) => {
+        unsubscribe = socketClient().subscribe<TResult>(
+          { query: document.toString(), variables: setup.variables() as Record<string, unknown> },
+          {
+            next: (result) => {
+              if (result.errors?.length) {
+                resolve({ kind: 'error', error: result.errors });
+                unsubscribe?.();
+                return;
+              }
+              if (result.data === undefined || result.data === null) return;
+              const item = setup.pick(result.data as TResult);
+              if (setup.accept(item)) {
+                failures = 0;
+                authFailures = 0;
+                channel.push(item);
+              }
+            },
+            error: (error) => resolve({ kind: 'error', error }),
+            complete: () => resolve({ kind: 'complete' }),
+          },
+        );
+      });
+
+    let failures = 0;
+    let authFailures = 0;
+    void (async () => {
+      try {
+        while (!stopped.signal.aborted) {
+          const outcome = await attempt();
+          unsubscribe = null;
+          if (stopped.signal.aborted) return;
+          if (setup.finished()) return channel.end();
+          if (outcome.kind === 'error') {
+            const fatal = classify(outcome.error, () => ++authFailures);
+            if (fatal) return channel.fail(fatal);
+          }
+          failures += 1;
+          if (failures > maxAttempts) {
+            return channel.fail(
+              new OperationsClientError(
+                ClientErrorCode.Network,
+                `The live connection to ${options.url} failed ${failures} times in a row.`,
+                { cause: outcome.kind === 'error' ? outcome.error : undefined },
+              ),
+            );
+          }
+          await sleep(backoff(failures, initialDelayMs, maxDelayMs), stopped.signal);
+        }
+      } finally {
+        setup.signal?.removeEventListener('abort', onAbort);
+        streams.delete(stop);
+      }
+    })();
+    return channel;
+  }
+
+  /** Null when another attempt may succeed; else the error that ends the stream. */
+  function classify(error: unknown, countAuthFailure: () => number): OperationsClientError | null {
+    if (isErrorList(error)) {
+      const mapped = fromGraphQLErrors(error);
+      if (mapped.code === ClientErrorCode.ServiceUnavailable) return null;
+      if (mapped.code === ClientErrorCode.Internal) return null;
+      if (mapped.code === ClientErrorCode.Unauthenticated && retriesAuth(countAuthFailure())) {
+        return null;
+      }
+      return mapped;
+    }
+    if (isCloseLike(error)) {
+      const fatal = FATAL_CLOSE_CODES.get(error.code);
+      if (fatal) {
+        return new OperationsClientError(
+          fatal,
+          `The server closed the connection: ${error.code} ${error.reason ?? ''}`.trim(),
+        );
+      }
+      if (error.code === FORBIDDEN_CLOSE && !retriesAuth(countAuthFailure())) {
+        return new OperationsClientError(
+          ClientErrorCode.Unauthenticated,
+          `The server refused the token: ${error.reason || 'Forbidden'}.`,
+        );
+      }
+      return null;
+    }
+    // A thrown getToken() or another local failure: nothing a retry would fix.
+    return new OperationsClientError(
+      ClientErrorCode.Network,
+      error instanceof Error ? error.message : 'The live connection failed.',
+      { cause: error },
+    );
+  }
+
+  /** An expired token is replaced once by `getToken`; a second refusal in a row is final. */
+  function retriesAuth(failuresInARow: number): boolean {
+    return options.getToken !== undefined && failuresInARow <= 1;
+  }
+
+  return {
+    async viewer() {
+      return (await request(ViewerDocument, {})).viewer;
+    },
+
+    async start(kind, input, startOptions = {}) {
+      const data = await request(StartOperationDocument, {
+        input: {
+          kind,
+          ...(input === undefined ? {} : { input }),
+          ...(startOptions.idempotencyKey === undefined
+            ? {}
+            : { idempotencyKey: startOptions.idempotencyKey }),
+          ...(startOptions.timeoutMs === undefined ? {} : { timeoutMs: startOptions.timeoutMs }),
+        },
+      });
+      return data.startOperation;
+    },
+
+    async get(id) {
+      return (await request(GetOperationDocument, { id })).operation ?? null;
+    },
+
+    async listPage(filter = {}) {
+      const data = await request(ListOperationsDocument, {
+        first: filter.first ?? DEFAULT_PAGE_SIZE,
+        after: filter.after ?? null,
+        status: filter.status && filter.status.length > 0 ? [...filter.status] : null,
+        kind: filter.kind ?? null,
+        ownerId: filter.ownerId ?? null,
+      });
+      const { edges, pageInfo, totalCount } = data.operations;
+      return {
+        operations: edges.map((edge) => edge.node),
+        totalCount,
+        hasNextPage: pageInfo.hasNextPage,
+        endCursor: pageInfo.endCursor ?? null,
+      };
+    },
+
+    list(filter = {}) {
+      const listPage = this.listPage.bind(this);
+      return {
+        async *[Symbol.asyncIterator]() {
+          let after: string | null = null;
+          for (;;) {
+            const page: OperationPage = await listPage({
+              ...filter,
+              first: filter.pageSize ?? DEFAULT_PAGE_SIZE,
+              after,
+            });
+            yield* page.operations;
+            if (!page.hasNextPage || page.endCursor === null) return;
+            after = page.endCursor;
+          }
+        },
+      };
+    },
+
+    async cancel(id, reason) {
+      const data = await request(CancelOperationDocument, {
+        input: { id, ...(reason === undefined || reason === null ? {} : { reason }) },
+      });
+      return data.cancelOperation;
+    },
+
+    events(id) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          let after: string | null = null;
+          for (;;) {
+            const data: OperationEventsQuery = await request(OperationEventsDocument, {
+              id,
+              first: 100,
+              after,
+            });
+            if (!data.operation) {
+              throw new OperationsClientError(ClientErrorCode.NotFound, 'No such operation.');
+            }
+            const { edges, pageInfo } = data.operation.events;
+            for (const edge of edges) yield edge.node;
+            if (!pageInfo.hasNextPage || !pageInfo.endCursor) return;
+            after = pageInfo.endCursor;
+          }
+        },
+      };
+    },
+
+    watch(id, watchOptions = {}) {
+      let last: number | null = watchOptions.afterRevision ?? null;
+      let done = false;
+      return live(WatchOperationDocument, {
+        variables: () => ({ id, afterRevision: last }),
+        pick: (data) => data.operationUpdated,
+        accept: (op) => {
+          // A replay after reconnecting may overlap what was delivered: each revision once, in order.
+          if (done || (last !== null && op.revision <= last)) return false;
+          last = op.revision;
+          done = op.done;
+          return true;
+        },
+        finished: () => done,
+        signal: watchOptions.signal,
+      });
+    },
+
+    watchAll(filter = {}, watchOptions = {}) {
+      const latest = new Map<string, number>();
+      return live(WatchOperationsDocument, {
+        variables: () => ({
+          status: filter.status && filter.status.length > 0 ? [...filter.status] : null,
+          kind: filter.kind ?? null,
+        }),
+        pick: (data) => data.operationsUpdated,
+        accept: (op) => {
+          const seen = latest.get(op.id);
+          if (seen !== undefined && op.revision <= seen) return false;
+          if (op.done) latest.delete(op.id);
+          else latest.set(op.id, op.revision);
+          return true;
+        },
+        finished: () => false,
+        signal: watchOptions.signal,
+      });
+    },
+
+    get connectionState() {
+      return state;
+    },
+
+    onConnectionChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close() {
+      closing.abort();
+      for (const stop of [...streams]) stop();
+      setState('closed');
+      clearTimeout(pongTimer);
+      await ws?.dispose();
+    },
+  };
+}
