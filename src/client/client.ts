@@ -349,10 +349,15 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     const stop = () => {
       stopped.abort();
       unsubscribe?.();
-      streams.delete(stop);
+      streams.delete(end);
     };
     const channel = new Channel<TItem>(stop);
-    streams.add(stop);
+    /** Ends the stream from the client's side (`close()`). */
+    const end = () => {
+      channel.end();
+      stop();
+    };
+    streams.add(end);
     const onAbort = () => {
       channel.fail(new OperationsClientError(ClientErrorCode.Aborted, 'The stream was aborted.'));
       stop();
@@ -391,6 +396,9 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       try {
         while (!stopped.signal.aborted) {
           const outcome = await attempt();
+          // graphql-ws keeps a subscription that failed with its socket counted as active (so a
+          // lazy socket would never close) until its disposer runs; it is a no-op otherwise.
+          unsubscribe?.();
           unsubscribe = null;
           if (stopped.signal.aborted) return;
           if (setup.finished()) return channel.end();
@@ -412,7 +420,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         }
       } finally {
         setup.signal?.removeEventListener('abort', onAbort);
-        streams.delete(stop);
+        streams.delete(end);
       }
     })();
     return channel;
@@ -445,12 +453,11 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       }
       return null;
     }
-    // A thrown getToken() or another local failure: nothing a retry would fix.
-    return new OperationsClientError(
-      ClientErrorCode.Network,
-      error instanceof Error ? error.message : 'The live connection failed.',
-      { cause: error },
-    );
+    if (error instanceof Error) {
+      // A thrown getToken() or a bad URL: a local failure that no retry would fix.
+      return new OperationsClientError(ClientErrorCode.Network, error.message, { cause: error });
+    }
+    return null; // the socket's error event (refused, reset): the server may be back soon
   }
 
   /** An expired token is replaced once by `getToken`; a second refusal in a row is final. */
@@ -595,7 +602,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
 
     async close() {
       closing.abort();
-      for (const stop of [...streams]) stop();
+      for (const end of [...streams]) end();
       setState('closed');
       clearTimeout(pongTimer);
       await ws?.dispose();
