@@ -345,10 +345,11 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     },
   ): AsyncIterableIterator<TItem> {
     const stopped = new AbortController();
-    let unsubscribe: (() => void) | null = null;
+    /** The graphql-ws subscription of the current attempt. */
+    const current: { dispose: (() => void) | null } = { dispose: null };
     const stop = () => {
       stopped.abort();
-      unsubscribe?.();
+      current.dispose?.();
       streams.delete(end);
     };
     const channel = new Channel<TItem>(stop);
@@ -367,13 +368,13 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
 
     const attempt = () =>
       new Promise<Attempt>((resolve) => {
-        unsubscribe = socketClient().subscribe<TResult>(
+        current.dispose = socketClient().subscribe<TResult>(
           { query: document.toString(), variables: setup.variables() as Record<string, unknown> },
           {
             next: (result) => {
               if (result.errors?.length) {
                 resolve({ kind: 'error', error: result.errors });
-                unsubscribe?.();
+                current.dispose?.();
                 return;
               }
               if (result.data === undefined || result.data === null) return;
@@ -398,8 +399,8 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
           const outcome = await attempt();
           // graphql-ws keeps a subscription that failed with its socket counted as active (so a
           // lazy socket would never close) until its disposer runs; it is a no-op otherwise.
-          unsubscribe?.();
-          unsubscribe = null;
+          current.dispose?.();
+          current.dispose = null;
           if (stopped.signal.aborted) return;
           if (setup.finished()) return channel.end();
           if (outcome.kind === 'error') {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import { expect, it } from 'vitest';
-import config from '../../codegen.ts';
+import config from '../../codegen.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const generatedDir = join(root, 'src', 'client', 'generated');
