@@ -1,0 +1,96 @@
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
+
+let browser: Browser;
+let server: TestServer;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+beforeEach(async () => {
+  // No key configured outside production: the development token fills GraphiQL's headers.
+  server = await startTestServer({ JWT_SECRET: undefined });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Opens GraphiQL with `document` in its editor and runs it with the ▶ button. */
+async function run(page: Page, document: string): Promise<void> {
+  await page.goto(`${server.url}?query=${encodeURIComponent(document)}`);
+  await page.locator('.graphiql-execute-button').click();
+}
+
+/** The response pane's text without the wrapping GraphiQL adds. */
+async function response(page: Page): Promise<string> {
+  return (await page.locator('.graphiql-response').innerText()).replace(/\s+/g, '');
+}
+
+it('opens with the start, watch and cancel examples and the development token', async () => {
+  expect(server.app.devToken).not.toBeNull();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(server.url);
+  // Monaco renders spaces as no-break spaces.
+  const editorText = async () =>
+    (await page.locator('.graphiql-query-editor').innerText()).replaceAll('\u00a0', ' ');
+  await expect.poll(editorText).toContain('mutation Start');
+  const text = await editorText();
+  expect(text).toContain('subscription Watch');
+  expect(text).toContain('mutation Cancel');
+  await page.getByText('Headers', { exact: true }).click();
+  await expect
+    .poll(async () =>
+      (await page.locator('.graphiql-editor-tool').innerText()).replaceAll('\u00a0', ' '),
+    )
+    .toContain('"Authorization": "Bearer eyJ');
+  await page.close();
+});
+
+it('starts, watches live over SSE and cancels with the token from its headers editor', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await run(
+    page,
+    'mutation Start { startOperation(input: { kind: "demo.sleep", input: { ms: 60000, steps: 600 } }) { __typename ... on StartOperationSuccess { operation { id ownerId } } } }',
+  );
+  const started = await waitFor(
+    async () =>
+      /"__typename":"StartOperationSuccess","operation":\{"id":"([^"]+)"/.exec(
+        await response(page),
+      ),
+    'the Start mutation to answer',
+  );
+  expect(await response(page)).toContain('"ownerId":"developer"');
+  const id = started[1] ?? '';
+
+  await run(
+    page,
+    `subscription Watch { operationUpdated(id: "${id}") { status progress revision } }`,
+  );
+  await waitFor(
+    async () => /"status":"RUNNING","progress":0\.\d+/.test(await response(page)),
+    'a live progress update in the response pane',
+  );
+
+  const other = await browser.newPage();
+  await run(
+    other,
+    `mutation Cancel { cancelOperation(input: { id: "${id}", reason: "from GraphiQL" }) { __typename } }`,
+  );
+  await waitFor(
+    async () => (await response(other)).includes('"__typename":"CancelOperationSuccess"'),
+    'the Cancel mutation to answer',
+  );
+  await waitFor(
+    async () => (await response(page)).includes('"status":"CANCELLED"'),
+    'the watching page to show CANCELLED',
+  );
+  await page.close();
+  await other.close();
+});
