@@ -466,6 +466,25 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     return options.getToken !== undefined && failuresInARow <= 1;
   }
 
+  async function listPage(
+    filter: Parameters<OperationsClient['listPage']>[0] = {},
+  ): Promise<OperationPage> {
+    const data = await request(ListOperationsDocument, {
+      first: filter.first ?? DEFAULT_PAGE_SIZE,
+      after: filter.after ?? null,
+      status: filter.status && filter.status.length > 0 ? [...filter.status] : null,
+      kind: filter.kind ?? null,
+      ownerId: filter.ownerId ?? null,
+    });
+    const { edges, pageInfo, totalCount } = data.operations;
+    return {
+      operations: edges.map((edge) => edge.node),
+      totalCount,
+      hasNextPage: pageInfo.hasNextPage,
+      endCursor: pageInfo.endCursor ?? null,
+    };
+  }
+
   return {
     async viewer() {
       return (await request(ViewerDocument, {})).viewer;
@@ -489,25 +508,9 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       return (await request(GetOperationDocument, { id })).operation ?? null;
     },
 
-    async listPage(filter = {}) {
-      const data = await request(ListOperationsDocument, {
-        first: filter.first ?? DEFAULT_PAGE_SIZE,
-        after: filter.after ?? null,
-        status: filter.status && filter.status.length > 0 ? [...filter.status] : null,
-        kind: filter.kind ?? null,
-        ownerId: filter.ownerId ?? null,
-      });
-      const { edges, pageInfo, totalCount } = data.operations;
-      return {
-        operations: edges.map((edge) => edge.node),
-        totalCount,
-        hasNextPage: pageInfo.hasNextPage,
-        endCursor: pageInfo.endCursor ?? null,
-      };
-    },
+    listPage,
 
     list(filter = {}) {
-      const listPage = this.listPage.bind(this);
       return {
         async *[Symbol.asyncIterator]() {
           let after: string | null = null;

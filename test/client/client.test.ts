@@ -143,7 +143,8 @@ describe('typed results', () => {
     expect(page.hasNextPage).toBe(true);
     expect(page.operations.map((op) => op.id)).toEqual([ids[4], ids[3]]);
 
-    const all = await collect(alice.list({ pageSize: 2 }));
+    const { list } = alice; // the methods need no `this`
+    const all = await collect(list({ pageSize: 2 }));
     expect(all.map((op) => op.id)).toEqual([...ids].reverse());
 
     const done = await waitFor(async () => {

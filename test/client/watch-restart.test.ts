@@ -56,24 +56,27 @@ it('watch survives a server restart mid-stream without losing a status change', 
   })();
   await waitFor(() => seen.some((op) => op.progress !== null), 'progress before the crash');
 
-  // The server dies mid-stream, and while it is down another instance on the same database
-  // cancels the operation: RUNNING → CANCELLING, then (the dead worker's lease expires) CANCELLED.
-  first.child.kill('SIGKILL');
-  await first.exited;
-  await waitFor(() => states.at(-1) === 'reconnecting', 'the client to notice');
-  const seenBeforeRestart = seen.length;
-  const tokensBeforeRestart = tokens;
+  // A second instance on the same database, up before the first one dies.
   const other = spawnServer({ ...ENV }, first.dataDir);
   const otherClient = createOperationsClient({
     url: await other.listening,
     token: tokenFor('bob', { admin: true }),
   });
   clients.add(otherClient);
+
+  // The server dies mid-stream, and while it is down the other instance cancels the operation:
+  // RUNNING → CANCELLING, then (once the dead worker's lease expires) CANCELLED.
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await waitFor(() => states.at(-1) === 'reconnecting', 'the client to notice');
+  const seenBeforeRestart = seen.length;
+  const tokensBeforeRestart = tokens;
   const cancelled = await otherClient.cancel(id, 'cancelled while the server was down');
   expect(cancelled).toMatchObject({ operation: { status: 'CANCELLING' } });
   await waitFor(
     async () => (await otherClient.get(id))?.status === 'CANCELLED',
     'the lease to expire and the cancel to complete',
+    15_000,
   );
   expect(seen.length).toBe(seenBeforeRestart);
 

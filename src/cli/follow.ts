@@ -1,0 +1,96 @@
+import type { Operation, OperationsClient } from '../client/node.js';
+import { CliError } from './cli-error.js';
+import { ExitCode } from './exit-codes.js';
+import type { CliIo, OutputStream } from './io.js';
+import { liveLine, outcomeLine, plainLine } from './render.js';
+
+const HIDE_CURSOR = '\x1b[?25l';
+/** Shows the cursor again; `main.ts` writes it too when a second Ctrl-C exits at once. */
+export const SHOW_CURSOR = '\x1b[?25h';
+const CLEAR_LINE = '\r\x1b[2K';
+
+/** Writes each state of the followed operation: NDJSON, a redrawn line, or plain lines. */
+interface Printer {
+  update(op: Operation): void;
+  /** Called once, however following ended. */
+  close(): void;
+}
+
+function jsonPrinter(out: OutputStream): Printer {
+  return { update: (op) => out.write(`${JSON.stringify(op)}\n`), close: () => undefined };
+}
+
+function plainPrinter(out: OutputStream): Printer {
+  return { update: (op) => out.write(`${plainLine(op)}\n`), close: () => undefined };
+}
+
+/** The terminal's width; 80 when it reports none (a pseudo-terminal may say 0). */
+function width(out: OutputStream): number {
+  return out.columns !== undefined && out.columns > 0 ? out.columns : 80;
+}
+
+function terminalPrinter(out: OutputStream): Printer {
+  let drawn = false;
+  out.write(HIDE_CURSOR);
+  return {
+    update(op) {
+      out.write(`${CLEAR_LINE}${liveLine(op, { columns: width(out) })}`);
+      drawn = true;
+    },
+    close() {
+      out.write(`${drawn ? '\n' : ''}${SHOW_CURSOR}`);
+    },
+  };
+}
+
+/**
+ * Prints `initial`, then every later state of the operation until it ends (or Ctrl-C); returns
+ * the exit code: 0 when it SUCCEEDED, 1 when it ended FAILED or CANCELLED (the outcome on
+ * stderr), 130 when interrupted. Connection failures are thrown.
+ */
+export async function followOperation(
+  client: OperationsClient,
+  initial: Operation,
+  io: CliIo,
+  json: boolean,
+): Promise<number> {
+  const printer = json
+    ? jsonPrinter(io.stdout)
+    : io.stdout.isTTY
+      ? terminalPrinter(io.stdout)
+      : plainPrinter(io.stdout);
+  let last = initial;
+  try {
+    printer.update(initial);
+    if (!initial.done) {
+      const updates = client.watch(initial.id, {
+        afterRevision: initial.revision,
+        signal: io.signal,
+      });
+      for await (const op of updates) {
+        printer.update(op);
+        last = op;
+      }
+    }
+  } catch (error) {
+    if (!io.signal.aborted) throw error;
+  } finally {
+    printer.close();
+  }
+  if (!last.done && !io.signal.aborted) {
+    throw new CliError(
+      `the live stream of ${last.id} ended before the operation did`,
+      ExitCode.Unavailable,
+    );
+  }
+  if (!last.done) {
+    io.stderr.write(
+      `longrun: interrupted; operation ${last.id} is still ${last.status} ` +
+        `(stop it with: longrun cancel ${last.id})\n`,
+    );
+    return ExitCode.Interrupted;
+  }
+  if (last.status === 'SUCCEEDED') return ExitCode.Ok;
+  io.stderr.write(`longrun: ${outcomeLine(last)}\n`);
+  return ExitCode.Failed;
+}
