@@ -9,6 +9,8 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds the dashboard once per run for the browser and static-serving tests.
+    globalSetup: ['test/browser/build-dashboard.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

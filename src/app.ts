@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadOrCreateDevSecret } from './auth/dev-key.js';
 import { createVerifier, keysFromConfig, mintToken } from './auth/jwt.js';
 import type { EventBus } from './bus/bus.js';
@@ -38,6 +41,20 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Handlers registered beside the built-in `demo.sleep`. */
   readonly handlers?: readonly Handler[];
+  /** The built dashboard served at `/`. @default `dist/dashboard` in the package root */
+  readonly dashboardDir?: string;
+}
+
+/**
+ * `dist/dashboard` beside the package.json above this file: the same folder whether this runs from
+ * `src/` under tsx, from `dist/` after a build, or from `node_modules/longrun/dist/`.
+ */
+function defaultDashboardDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'dashboard');
+    if (dirname(dir) === dir) return resolve(here, '..', 'dist', 'dashboard');
+  }
 }
 
 /** A composed longrun service. */
@@ -145,6 +162,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     logger,
     maxBodyBytes: config.maxBodyBytes,
     ready,
+    dashboard: { dir: options.dashboardDir ?? defaultDashboardDir(), devToken },
   });
   const sockets = attachWebSocket(server, {
     yoga,

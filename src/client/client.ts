@@ -283,6 +283,11 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     state = next;
     for (const listener of listeners) listener(next);
   };
+  /** The state once no socket is open: retrying while streams remain, else idle. */
+  const settle = () => {
+    if (streams.size === 0) setState('idle');
+    else setState(everConnected ? 'reconnecting' : 'connecting');
+  };
 
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
   let socket: { close(code: number, reason: string): void } | null = null;
@@ -307,7 +312,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         },
         closed: () => {
           clearTimeout(pongTimer);
-          setState(streams.size > 0 ? 'reconnecting' : 'idle');
+          settle();
         },
         ping: (received) => {
           if (received) return;
@@ -350,9 +355,13 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     const stop = () => {
       stopped.abort();
       current.dispose?.();
-      streams.delete(end);
+      forget();
     };
     const channel = new Channel<TItem>(stop);
+    /** Unregisters the stream; a client left retrying for it alone is idle again. */
+    const forget = () => {
+      if (streams.delete(end) && state !== 'connected') settle();
+    };
     /** Ends the stream from the client's side (`close()`). */
     const end = () => {
       channel.end();
@@ -421,7 +430,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         }
       } finally {
         setup.signal?.removeEventListener('abort', onAbort);
-        streams.delete(end);
+        forget();
       }
     })();
     return channel;
@@ -609,7 +618,9 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       for (const end of [...streams]) end();
       setState('closed');
       clearTimeout(pongTimer);
-      await ws?.dispose();
+      // graphql-ws's dispose() waits for a connection attempt in flight and rejects if it fails;
+      // the client is closing either way.
+      await Promise.resolve(ws?.dispose()).catch(() => undefined);
     },
   };
 }

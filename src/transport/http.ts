@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
+import { createDashboard, type DashboardOptions } from './dashboard.js';
 import { requestIdFrom, withRequestId } from './request-id.js';
 import type { YogaApp } from './yoga.js';
 
@@ -10,6 +11,8 @@ export interface HttpOptions {
   readonly yoga: YogaApp;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /** The live dashboard served at `/`. */
+  readonly dashboard: DashboardOptions;
   /** Resolves true while the database (and event bus) answer and the server is not stopping. */
   ready(): Promise<boolean>;
 }
@@ -146,11 +149,12 @@ async function serveGraphql(
 }
 
 /**
- * The node:http server: `/graphql` through yoga (HTTP and SSE), `/healthz`, `/readyz`, a body
- * limit enforced before parsing, and a request id for every request.
+ * The node:http server: `/graphql` through yoga (HTTP and SSE), `/healthz`, `/readyz`, the
+ * dashboard at `/`, a body limit enforced before parsing, and a request id for every request.
  */
 export function createHttpServer(options: HttpOptions): Server {
   const { logger } = options;
+  const dashboard = createDashboard(options.dashboard);
   return createServer((req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -162,6 +166,7 @@ export function createHttpServer(options: HttpOptions): Server {
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
       }
       if (url.pathname === '/graphql') return serveGraphql(req, res, options, url);
+      if (dashboard.matches(url.pathname)) return dashboard.serve(req, res, url);
       return sendJson(res, 404, { error: 'Not found. The API is at /graphql.' });
     }).catch((error: unknown) => {
       logger.error('unexpected error serving a request', { requestId, error });

@@ -30,7 +30,7 @@ async function run(page: Page, document: string): Promise<void> {
 
 /** The response pane's text without the wrapping GraphiQL adds. */
 async function response(page: Page): Promise<string> {
-  return (await page.locator('.graphiql-response').innerText()).replace(/\s+/g, '');
+  return ((await page.locator('.graphiql-response').textContent()) ?? '').replace(/\s+/g, '');
 }
 
 it('opens with the start, watch and cancel examples and the development token', async () => {
@@ -39,7 +39,7 @@ it('opens with the start, watch and cancel examples and the development token', 
   await page.goto(server.url);
   // Monaco renders spaces as no-break spaces.
   const editorText = async () =>
-    (await page.locator('.graphiql-query-editor').innerText()).replaceAll('\u00a0', ' ');
+    ((await page.locator('.graphiql-query-editor').textContent()) ?? '').replaceAll('\u00a0', ' ');
   await expect.poll(editorText).toContain('mutation Start');
   const text = await editorText();
   expect(text).toContain('subscription Watch');
@@ -47,7 +47,7 @@ it('opens with the start, watch and cancel examples and the development token', 
   await page.getByText('Headers', { exact: true }).click();
   await expect
     .poll(async () =>
-      (await page.locator('.graphiql-editor-tool').innerText()).replaceAll('\u00a0', ' '),
+      ((await page.locator('.graphiql-editor-tool').textContent()) ?? '').replaceAll('\u00a0', ' '),
     )
     .toContain('"Authorization": "Bearer eyJ');
   await page.close();

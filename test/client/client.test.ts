@@ -184,7 +184,18 @@ describe('typed results', () => {
       retry: { initialDelayMs: 10 },
     });
     clients.add(refused);
+    const states: ConnectionState[] = [];
+    refused.onConnectionChange((state) => states.push(state));
     expect((await caught(refused.watchAll().next())).code).toBe(ClientErrorCode.Unauthenticated);
+    // Never connected, and nothing left to retry for: back to idle, never "reconnecting".
+    await waitFor(() => refused.connectionState === 'idle', 'the client to settle');
+    expect(states).not.toContain('reconnecting');
+
+    // close() while a connection attempt is failing resolves; it does not reject with the close.
+    const closing = createOperationsClient({ url: server.url, token: 'not-a-jwt' });
+    const pending = closing.watchAll().next();
+    await expect(closing.close()).resolves.toBeUndefined();
+    expect(await pending).toEqual({ done: true, value: undefined });
   });
 });
 

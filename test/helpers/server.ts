@@ -65,7 +65,7 @@ afterAll(() => {
  */
 export async function startTestServer(
   env: Record<string, string | undefined> = {},
-  options: { handlers?: Handler[]; dataDir?: string } = {},
+  options: { handlers?: Handler[]; dataDir?: string; dashboardDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'longrun-test-'));
   dirs.add(dataDir);
@@ -86,7 +86,11 @@ export async function startTestServer(
     logs.push(entry);
     if (entry.level === 'error') process.stderr.write(`[app] ${line}\n`);
   });
-  const app = await createApp(config, { logger, handlers: options.handlers ?? [] });
+  const app = await createApp(config, {
+    logger,
+    handlers: options.handlers ?? [],
+    dashboardDir: options.dashboardDir,
+  });
   await app.start();
   const origin = `http://127.0.0.1:${app.port}`;
   let stopped: Promise<void> | null = null;

@@ -1,0 +1,88 @@
+import type { ConnectionState, Operation, OperationsClient } from '../client/index.js';
+
+/** How many operations a (re)sync lists. */
+const LIST_PAGE_SIZE = 50;
+
+/** How long to wait for the socket before listing anyway, so a blocked socket shows a table. */
+const LIST_FALLBACK_MS = 3_000;
+
+/** Where the sync hands what it learns. */
+export interface LiveSyncListener {
+  /** A state from the list or the stream; the receiver keeps the highest revision. */
+  operation(op: Operation, source: 'list' | 'live'): void;
+  connection(state: ConnectionState): void;
+  /** A list finished; the table now holds everything committed before it was read. */
+  listed(): void;
+  /** A list failed, or the stream ended with an error it cannot retry. */
+  error(error: unknown, fatal: boolean): void;
+}
+
+/**
+ * Keeps a dashboard in step with the server: subscribes to every change first, then lists, and
+ * lists again each time the socket is (re)connected, since `operationsUpdated` is live only and
+ * changes made while it was down are not replayed (SEMANTICS.md, "Live updates"). Returns the
+ * stopper.
+ */
+export function startLiveSync(client: OperationsClient, listener: LiveSyncListener): () => void {
+  const stopped = new AbortController();
+  let listing: Promise<void> | null = null;
+  let listAgain = false;
+  let fallback: ReturnType<typeof setTimeout> | undefined;
+
+  const list = async () => {
+    try {
+      const page = await client.listPage({ first: LIST_PAGE_SIZE });
+      if (stopped.signal.aborted) return;
+      for (const op of page.operations) listener.operation(op, 'list');
+      listener.listed();
+    } catch (error) {
+      if (!stopped.signal.aborted) listener.error(error, false);
+    }
+  };
+
+  // One list at a time; a reconnection during a list asks for one more afterwards.
+  const resync = () => {
+    if (listing) {
+      listAgain = true;
+      return;
+    }
+    listing = list().finally(() => {
+      listing = null;
+      if (listAgain && !stopped.signal.aborted) {
+        listAgain = false;
+        resync();
+      }
+    });
+  };
+
+  // Registered before the stream opens the socket, so the first `connected` is seen. Listing on
+  // `connected` rather than at once narrows the gap: the subscription goes out before the list.
+  const unlisten = client.onConnectionChange((state) => {
+    listener.connection(state);
+    if (state === 'connected') {
+      clearTimeout(fallback);
+      resync();
+    }
+  });
+  listener.connection(client.connectionState);
+
+  void (async () => {
+    try {
+      // No status or kind filter on the server: the page filters, so a row that leaves a
+      // filter is seen leaving it.
+      for await (const op of client.watchAll({}, { signal: stopped.signal })) {
+        listener.operation(op, 'live');
+      }
+    } catch (error) {
+      if (!stopped.signal.aborted) listener.error(error, true);
+    }
+  })();
+
+  fallback = setTimeout(resync, LIST_FALLBACK_MS);
+
+  return () => {
+    stopped.abort();
+    clearTimeout(fallback);
+    unlisten();
+  };
+}

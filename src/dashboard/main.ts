@@ -1,0 +1,324 @@
+import {
+  createOperationsClient,
+  type Operation,
+  type OperationStatus,
+  type OperationsClient,
+  OperationsClientError,
+  type Viewer,
+} from '../client/index.js';
+import { createCancelDialog } from './cancel-dialog.js';
+import { operationName, STATUSES, statusLabel } from './format.js';
+import { startLiveSync } from './live-sync.js';
+import {
+  createAlert,
+  createAnnouncer,
+  createConnectionIndicator,
+  describeError,
+} from './notices.js';
+import { matchesFilter, type OperationFilter, OperationSet } from './operation-set.js';
+import { createOperationsTable } from './operations-table.js';
+import { createStartForm } from './start-form.js';
+import { devToken, normaliseToken, savedToken, saveToken } from './token-store.js';
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`The page has no #${id}.`);
+  return found as T;
+}
+
+const ui = {
+  viewer: byId<HTMLParagraphElement>('viewer'),
+  viewerId: byId<HTMLElement>('viewer-id'),
+  viewerAdmin: byId<HTMLSpanElement>('viewer-admin'),
+  tokenForm: byId<HTMLFormElement>('token-form'),
+  token: byId<HTMLInputElement>('token'),
+  signOut: byId<HTMLButtonElement>('sign-out'),
+  filters: byId<HTMLFormElement>('filters'),
+  filterKind: byId<HTMLInputElement>('filter-kind'),
+  knownKinds: byId<HTMLDataListElement>('known-kinds'),
+  heading: byId<HTMLHeadingElement>('operations-heading'),
+  table: byId<HTMLTableElement>('operations'),
+  caption: byId<HTMLTableCaptionElement>('operations-caption'),
+};
+
+/** The GraphQL endpoint beside the page (the page is served at the server's root). */
+const API_URL = new URL('graphql', document.baseURI).href;
+
+/** One signed-in session: a client per token, so a new token never mixes with the old one. */
+interface Session {
+  readonly client: OperationsClient;
+  stop: () => void;
+  viewer: Viewer | null;
+  loadingViewer: boolean;
+  /** The first list is in: an empty table now means "no operations". */
+  listed: boolean;
+}
+
+let session: Session | null = null;
+const operations = new OperationSet();
+
+const errorAlert = createAlert({
+  region: byId('alert'),
+  text: byId('alert-text'),
+  dismiss: byId<HTMLButtonElement>('alert-dismiss'),
+});
+const announce = createAnnouncer(byId('announcer'));
+const showConnection = createConnectionIndicator({
+  indicator: byId('connection'),
+  text: byId('connection-text'),
+});
+
+const table = createOperationsTable(
+  {
+    body: byId<HTMLTableSectionElement>('operations-body'),
+    empty: byId<HTMLParagraphElement>('operations-empty'),
+    summary: byId<HTMLParagraphElement>('operations-summary'),
+  },
+  (op, trigger) => cancelDialog.open(op, trigger),
+);
+
+const startForm = createStartForm(
+  {
+    form: byId<HTMLFormElement>('start-form'),
+    kind: byId<HTMLInputElement>('start-kind'),
+    input: byId<HTMLTextAreaElement>('start-input'),
+    error: byId<HTMLParagraphElement>('start-error'),
+    submit: byId<HTMLButtonElement>('start-submit'),
+  },
+  {
+    async start(kind, input) {
+      const current = session;
+      if (!current) throw new Error('Connect with a token first.');
+      const result = await current.client.start(kind, input);
+      if (result.__typename === 'StartOperationSuccess' && session === current) {
+        receive(result.operation, 'action');
+        announce(`Started ${operationName(result.operation)}.`);
+      }
+      return result;
+    },
+    failed(error) {
+      if (session) errorAlert.show(describeError(error), 'action');
+    },
+  },
+);
+
+const cancelDialog = createCancelDialog(
+  {
+    dialog: byId<HTMLDialogElement>('cancel-dialog'),
+    form: byId<HTMLFormElement>('cancel-form'),
+    description: byId<HTMLParagraphElement>('cancel-description'),
+    reason: byId<HTMLInputElement>('cancel-reason'),
+    error: byId<HTMLParagraphElement>('cancel-error'),
+    keep: byId<HTMLButtonElement>('cancel-keep'),
+    confirm: byId<HTMLButtonElement>('cancel-confirm'),
+  },
+  {
+    async cancel(op, reason) {
+      const current = session;
+      if (!current) return 'Connect with a token first.';
+      try {
+        const result = await current.client.cancel(op.id, reason);
+        if (session !== current) return null;
+        switch (result.__typename) {
+          case 'CancelOperationSuccess':
+            receive(result.operation, 'action');
+            return null;
+          case 'OperationFinishedError':
+            receive(result.operation, 'action');
+            return result.message;
+          case 'NotFoundError':
+          case 'ValidationError':
+            return result.message;
+        }
+      } catch (error) {
+        return describeError(error);
+      }
+    },
+    fallbackFocus: (op) => table.rowHeader(op.id) ?? ui.heading,
+  },
+);
+
+function currentFilter(): OperationFilter {
+  const statuses = new Set<OperationStatus>();
+  for (const box of ui.filters.querySelectorAll<HTMLInputElement>('input[name="status"]')) {
+    const status = STATUSES.find((s) => s === box.value);
+    if (box.checked && status) statuses.add(status);
+  }
+  return { statuses, kind: ui.filterKind.value };
+}
+
+let knownKinds = '';
+
+function render(): void {
+  const all = operations.sorted();
+  const filter = currentFilter();
+  const visible = all.filter((op) => matchesFilter(op, filter));
+  const emptyText =
+    session === null
+      ? 'Enter a token to see operations.'
+      : !session.listed
+        ? 'Loading operations…'
+        : all.length === 0
+          ? 'No operations yet. Start one above.'
+          : 'No operations match the filters.';
+  table.render(visible, all.length, emptyText);
+  ui.table.setAttribute('aria-busy', String(session !== null && !session.listed));
+  const kinds = operations.kinds().join('\n');
+  if (kinds !== knownKinds) {
+    knownKinds = kinds;
+    ui.knownKinds.replaceChildren(
+      ...operations
+        .kinds()
+        .map((kind) => Object.assign(document.createElement('option'), { value: kind })),
+    );
+  }
+}
+
+let renderQueued = false;
+
+/** Renders once after the current burst of updates. */
+function scheduleRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+/** Takes a state from any source; only a higher revision than the one shown replaces it. */
+function receive(op: Operation, source: 'list' | 'live' | 'action'): void {
+  const outcome = operations.merge(op);
+  if (outcome.kind === 'stale') return;
+  // Status changes are announced; progress ticks are not.
+  if (outcome.kind === 'updated' && outcome.previous.status !== op.status) {
+    announce(`${operationName(op)} is now ${statusLabel(op.status)}.`);
+  } else if (outcome.kind === 'added' && source === 'live') {
+    announce(`New operation ${operationName(op)}: ${statusLabel(op.status)}.`);
+  }
+  scheduleRender();
+}
+
+function showViewer(viewer: Viewer | null): void {
+  ui.viewer.hidden = viewer === null;
+  ui.viewerId.textContent = viewer?.id ?? '';
+  ui.viewerAdmin.hidden = !viewer?.isAdmin;
+  const title = viewer?.isAdmin ? 'All operations' : viewer ? 'Your operations' : 'Operations';
+  ui.heading.textContent = title;
+  ui.caption.textContent = `${title}, newest first`;
+  startForm.setEnabled(viewer !== null);
+}
+
+function endSession(): void {
+  const ended = session;
+  session = null;
+  if (ended) {
+    ended.stop();
+    // close() rejects with the socket's CloseEvent when a connection attempt was still under way
+    // (a refused token, most often); the session is over either way.
+    ended.client.close().catch(() => undefined);
+  }
+  operations.clear();
+  showViewer(null);
+  showConnection(null);
+  ui.signOut.disabled = true;
+  render();
+}
+
+/** Ends the session after an error no retry fixes (a refused token, most often). */
+function failSession(error: unknown): void {
+  endSession();
+  errorAlert.show(describeError(error), 'session');
+}
+
+function loadViewer(current: Session): void {
+  if (current.loadingViewer || current.viewer !== null) return;
+  current.loadingViewer = true;
+  current.client.viewer().then(
+    (viewer) => {
+      current.loadingViewer = false;
+      if (session !== current) return;
+      current.viewer = viewer;
+      showViewer(viewer);
+    },
+    (error: unknown) => {
+      current.loadingViewer = false;
+      if (session !== current) return;
+      if (error instanceof OperationsClientError && error.code === 'UNAUTHENTICATED') {
+        failSession(error);
+      } else errorAlert.show(describeError(error), 'sync');
+    },
+  );
+}
+
+function connect(token: string): void {
+  endSession();
+  errorAlert.clear();
+  saveToken(token);
+  const client = createOperationsClient({ url: API_URL, token, retry: { maxDelayMs: 3_000 } });
+  const current: Session = {
+    client,
+    stop: () => undefined,
+    viewer: null,
+    loadingViewer: false,
+    listed: false,
+  };
+  session = current;
+  ui.signOut.disabled = false;
+  render();
+  current.stop = startLiveSync(client, {
+    operation: (op, source) => {
+      if (session === current) receive(op, source);
+    },
+    connection: (state) => {
+      if (session !== current) return;
+      showConnection(state);
+      // A viewer request that failed while the server was away is retried once it is back.
+      if (state === 'connected') loadViewer(current);
+    },
+    listed: () => {
+      if (session !== current) return;
+      current.listed = true;
+      errorAlert.clear('sync');
+      scheduleRender();
+    },
+    error: (error, fatal) => {
+      if (session !== current) return;
+      if (fatal) failSession(error);
+      else errorAlert.show(describeError(error), 'sync');
+    },
+  });
+  loadViewer(current);
+}
+
+ui.tokenForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const token = normaliseToken(ui.token.value);
+  if (token === '') {
+    errorAlert.show('Enter a token to connect.', 'session');
+    ui.token.focus();
+    return;
+  }
+  connect(token);
+});
+
+ui.signOut.addEventListener('click', () => {
+  saveToken(null);
+  ui.token.value = '';
+  endSession();
+  errorAlert.clear();
+  ui.token.focus();
+});
+
+ui.filters.addEventListener('submit', (event) => event.preventDefault());
+ui.filters.addEventListener('input', render);
+ui.filters.addEventListener('change', render);
+
+setInterval(() => table.tick(Date.now()), 1_000);
+
+const initialToken = savedToken() ?? devToken();
+render();
+if (initialToken !== null) {
+  ui.token.value = initialToken;
+  connect(initialToken);
+}

@@ -1,0 +1,176 @@
+import type { Operation } from '../client/index.js';
+import {
+  displayMessage,
+  displayProgress,
+  operationName,
+  relativeAge,
+  shortId,
+  statusLabel,
+} from './format.js';
+
+/** The DOM of one row, kept so updates touch only what changed. */
+interface Row {
+  readonly tr: HTMLTableRowElement;
+  readonly header: HTMLTableCellElement;
+  readonly status: HTMLSpanElement;
+  readonly progress: HTMLProgressElement;
+  readonly percent: HTMLSpanElement;
+  readonly message: HTMLTableCellElement;
+  readonly owner: HTMLTableCellElement;
+  readonly age: HTMLTimeElement;
+  readonly actions: HTMLTableCellElement;
+  op: Operation;
+}
+
+/** What the table needs from the page. */
+export interface OperationsTableElements {
+  readonly body: HTMLTableSectionElement;
+  readonly empty: HTMLElement;
+  readonly summary: HTMLElement;
+}
+
+/** The operations table: keyed rows updated in place, so focus and progress bars survive. */
+export interface OperationsTable {
+  /** Shows `visible` in this order; `total` is how many are known before filtering. */
+  render(visible: readonly Operation[], total: number, emptyText: string): void;
+  /** Refreshes the relative ages. */
+  tick(now: number): void;
+  /** The row's header cell (focusable), to put focus somewhere sensible after its button goes. */
+  rowHeader(id: string): HTMLElement | null;
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  return node;
+}
+
+/** Builds the table over `elements`; `onCancel` runs when a row's Cancel button is pressed. */
+export function createOperationsTable(
+  elements: OperationsTableElements,
+  onCancel: (op: Operation, trigger: HTMLButtonElement) => void,
+): OperationsTable {
+  const rows = new Map<string, Row>();
+
+  function createRow(op: Operation): Row {
+    const tr = element('tr');
+    tr.dataset.operationId = op.id;
+
+    const header = element('th');
+    header.scope = 'row';
+    header.tabIndex = -1;
+    const kind = element('span', 'kind');
+    kind.textContent = op.kind;
+    const id = element('code', 'op-id');
+    id.textContent = shortId(op.id);
+    id.title = op.id;
+    header.append(kind, id);
+
+    const statusCell = element('td');
+    const status = element('span', 'status');
+    statusCell.append(status);
+
+    const progressCell = element('td');
+    const wrap = element('div', 'progress');
+    const progress = element('progress');
+    progress.max = 1;
+    progress.setAttribute('aria-label', `Progress of ${operationName(op)}`);
+    const percent = element('span', 'percent');
+    percent.setAttribute('aria-hidden', 'true');
+    wrap.append(progress, percent);
+    progressCell.append(wrap);
+
+    const message = element('td', 'message');
+    const owner = element('td', 'owner');
+    const ageCell = element('td', 'age');
+    const age = element('time');
+    age.dateTime = op.createdAt;
+    age.title = new Date(op.createdAt).toLocaleString();
+    ageCell.append(age);
+    const actions = element('td', 'row-actions');
+
+    tr.append(header, statusCell, progressCell, message, owner, ageCell, actions);
+    const row: Row = { tr, header, status, progress, percent, message, owner, age, actions, op };
+    update(row, op, true);
+    return row;
+  }
+
+  function cancelButton(row: Row): HTMLButtonElement {
+    const button = element('button', 'button button-small');
+    button.type = 'button';
+    button.textContent = 'Cancel';
+    button.setAttribute('aria-label', `Cancel ${operationName(row.op)}`);
+    button.addEventListener('click', () => onCancel(row.op, button));
+    return button;
+  }
+
+  function update(row: Row, op: Operation, fresh = false): void {
+    const previous = row.op;
+    row.op = op;
+    if (fresh || previous.status !== op.status) {
+      row.tr.dataset.status = op.status;
+      row.status.className = `status status-${op.status.toLowerCase()}`;
+      row.status.textContent = statusLabel(op.status);
+      // Only PENDING and RUNNING can be cancelled; CANCELLING is already on its way.
+      const cancellable = op.status === 'PENDING' || op.status === 'RUNNING';
+      const existing = row.actions.querySelector('button');
+      if (cancellable && !existing) row.actions.append(cancelButton(row));
+      if (!cancellable) existing?.remove();
+    }
+    const value = displayProgress(op);
+    if (value === null) {
+      row.progress.removeAttribute('value');
+      row.percent.textContent = '';
+    } else {
+      row.progress.value = value;
+      row.percent.textContent = `${Math.round(value * 100)}%`;
+    }
+    row.progress.className = `progress-${op.status.toLowerCase()}`;
+    row.message.textContent = displayMessage(op);
+    row.owner.textContent = op.ownerId;
+    row.age.textContent = relativeAge(op.createdAt, Date.now());
+  }
+
+  return {
+    render(visible, total, emptyText) {
+      const wanted = new Set(visible.map((op) => op.id));
+      for (const [id, row] of rows) {
+        if (!wanted.has(id)) {
+          row.tr.remove();
+          rows.delete(id);
+        }
+      }
+      // Insert rather than move: a row that stays where it is keeps focus.
+      let next = elements.body.firstElementChild;
+      for (const op of visible) {
+        let row = rows.get(op.id);
+        if (!row) {
+          row = createRow(op);
+          rows.set(op.id, row);
+        } else if (row.op !== op) update(row, op);
+        if (row.tr === next) next = next.nextElementSibling;
+        else elements.body.insertBefore(row.tr, next);
+      }
+      elements.empty.hidden = visible.length > 0;
+      elements.empty.textContent = emptyText;
+      elements.summary.textContent =
+        visible.length === total
+          ? `${total} ${total === 1 ? 'operation' : 'operations'}`
+          : `${visible.length} shown of ${total}`;
+    },
+
+    tick(now) {
+      for (const row of rows.values()) {
+        const text = relativeAge(row.op.createdAt, now);
+        if (row.age.textContent !== text) row.age.textContent = text;
+      }
+    },
+
+    rowHeader(id) {
+      return rows.get(id)?.header ?? null;
+    },
+  };
+}

@@ -1,0 +1,385 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { userClient } from '../helpers/clients.js';
+import {
+  NO_SHUTDOWN_GRACE,
+  startTestServer,
+  type TestServer,
+  tokenFor,
+} from '../helpers/server.js';
+
+const SCREENSHOT = resolve(import.meta.dirname, '..', '..', 'docs', 'dashboard.png');
+const dashboardDir = inject('dashboardDir');
+
+let browser: Browser;
+const contexts = new Set<BrowserContext>();
+/** Uncaught exceptions in any page: a dashboard must never throw. */
+const pageErrors: Error[] = [];
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+afterEach(async () => {
+  await Promise.all([...contexts].map((context) => context.close()));
+  contexts.clear();
+  const errors = pageErrors.splice(0);
+  expect(errors.map((error) => error.message)).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A server with the dashboard built for this run; handlers stop at once on teardown. */
+function serve(env: Record<string, string | undefined> = {}, dataDir?: string) {
+  return startTestServer({ ...NO_SHUTDOWN_GRACE, ...env }, { dashboardDir, dataDir });
+}
+
+/** A fresh browser profile (its own sessionStorage) on the dashboard. */
+async function openPage(server: TestServer): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  contexts.add(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (error) => pageErrors.push(error));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+      pageErrors.push(new Error(message.text()));
+    }
+  });
+  await page.goto(`${server.origin}/`);
+  return page;
+}
+
+/** Types `token` into the Token field, connects, and waits for the live stream and the list. */
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await live(page);
+}
+
+/** Waits for "Live" and for the first list to be in. */
+async function live(page: Page): Promise<void> {
+  await page.getByRole('status').getByText('Live', { exact: true }).waitFor();
+  await page.locator('#operations[aria-busy="false"]').waitFor();
+}
+
+function row(page: Page, id: string, status?: string): Locator {
+  const selector = `#operations-body tr[data-operation-id="${id}"]`;
+  return page.locator(status ? `${selector}[data-status="${status}"]` : selector);
+}
+
+/** The row's progress bar value, or null while it is indeterminate. */
+function progressOf(page: Page, id: string): Promise<number | null> {
+  return row(page, id)
+    .getByRole('progressbar')
+    .evaluate((bar) => {
+      const progress = bar as HTMLProgressElement;
+      return progress.hasAttribute('value') ? progress.value : null;
+    });
+}
+
+/** Resolves once the row's progress bar shows more than `than`. */
+async function progressAbove(page: Page, id: string, than: number): Promise<void> {
+  await page.waitForFunction(
+    ([opId, min]) => {
+      const bar = document.querySelector<HTMLProgressElement>(
+        `tr[data-operation-id="${opId}"] progress`,
+      );
+      return bar?.hasAttribute('value') === true && bar.value > Number(min);
+    },
+    [id, String(than)] as const,
+  );
+}
+
+function isFocused(locator: Locator): Promise<boolean> {
+  return locator.evaluate((node) => node === document.activeElement);
+}
+
+describe('the live dashboard', () => {
+  it('shows a started operation progressing, and reflects a cancel within a second', async () => {
+    const server = await serve();
+    const alice = userClient(server, 'alice');
+    // Some history, so the dashboard (and its screenshot) shows each kind of ending.
+    const succeeded = await alice.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1 } });
+    const failed = await alice.start({
+      kind: 'demo.sleep',
+      input: { ms: 0, steps: 1, fail: 'export target is read-only' },
+    });
+    const cancelled = await alice.start({ kind: 'demo.sleep', input: { ms: 60_000 } });
+    await alice.cancel(cancelled.id, 'superseded by a newer run');
+
+    const page = await openPage(server);
+    await signIn(page, tokenFor('alice'));
+    await row(page, succeeded.id, 'SUCCEEDED').waitFor();
+    await row(page, failed.id, 'FAILED').waitFor();
+    await row(page, cancelled.id, 'CANCELLED').waitFor();
+    await page.locator('#viewer').getByText('alice', { exact: true }).waitFor();
+    expect(await page.locator('#viewer-admin').isVisible()).toBe(false);
+
+    await page.getByLabel('Kind', { exact: true }).fill('demo.sleep');
+    await page.getByLabel('Input (JSON)').fill('{"ms": 10000, "steps": 40}');
+    await page.getByRole('button', { name: 'Start operation' }).click();
+    const started = page.locator('#operations-body tr').first();
+    await page.locator('#operations-body tr').nth(3).waitFor();
+    const id = await started.getAttribute('data-operation-id');
+    if (id === null) throw new Error('the new row has no data-operation-id');
+    expect(await alice.get(id)).toMatchObject({
+      kind: 'demo.sleep',
+      input: { ms: 10000, steps: 40 },
+    });
+
+    await progressAbove(page, id, 0);
+    const first = await progressOf(page, id);
+    if (first === null) throw new Error('the progress bar is indeterminate');
+    await progressAbove(page, id, first);
+    const second = await progressOf(page, id);
+    expect(second).toBeGreaterThan(first);
+
+    // Mid-way for the picture: the page keeps up with the stream on its own.
+    await progressAbove(page, id, 0.3);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: SCREENSHOT });
+
+    await row(page, id)
+      .getByRole('button', { name: /^Cancel / })
+      .click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel operation?' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Reason (optional)').fill('not needed any more');
+    const clicked = Date.now();
+    await dialog.getByRole('button', { name: 'Cancel operation' }).click();
+    await row(page, id, 'CANCELLED').waitFor();
+    const elapsed = Date.now() - clicked;
+    expect(elapsed).toBeLessThan(1_000);
+
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await row(page, id).getByRole('button').count()).toBe(0);
+    expect(await row(page, id).getByText('Cancelled', { exact: true }).count()).toBe(1);
+    expect(await row(page, id).getByText('not needed any more').count()).toBe(1);
+    expect(await alice.get(id)).toMatchObject({
+      status: 'CANCELLED',
+      cancelledBy: 'alice',
+      cancelReason: 'not needed any more',
+    });
+  });
+
+  it("never shows another user's operations, listed or live, while an admin sees them", async () => {
+    const server = await serve();
+    const alice = userClient(server, 'alice');
+    const bob = userClient(server, 'bob');
+    const listed = await alice.start({ kind: 'demo.sleep', input: { ms: 30_000, steps: 30 } });
+
+    const bobPage = await openPage(server);
+    await signIn(bobPage, tokenFor('bob'));
+    const adminPage = await openPage(server);
+    await signIn(adminPage, tokenFor('root', { admin: true }));
+    await adminPage.locator('#viewer-admin').getByText('Admin').waitFor();
+    await row(adminPage, listed.id).waitFor();
+
+    // Started while both pages are live: the admin's row moves, bob's table never gets it.
+    const during = await alice.start({ kind: 'demo.sleep', input: { ms: 20_000, steps: 40 } });
+    await progressAbove(adminPage, during.id, 0);
+    expect(await row(adminPage, during.id).locator('.owner').textContent()).toBe('alice');
+    // Bob's own change comes after all of alice's on the same server: his stream is flowing.
+    const own = await bob.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1 } });
+    await row(bobPage, own.id, 'SUCCEEDED').waitFor();
+    await progressAbove(adminPage, during.id, (await progressOf(adminPage, during.id)) ?? 0);
+
+    expect(await row(bobPage, during.id).count()).toBe(0);
+    expect(await row(bobPage, listed.id).count()).toBe(0);
+    expect(await bobPage.locator('#operations-body tr').count()).toBe(1);
+    expect(await bobPage.locator('#viewer-admin').isVisible()).toBe(false);
+    expect(await row(adminPage, own.id).count()).toBe(1);
+  });
+
+  it('can be used with the keyboard alone, and every control has a label', async () => {
+    const server = await serve();
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 30_000, steps: 30 } });
+    const page = await openPage(server);
+    await signIn(page, tokenFor('alice'));
+
+    // Found by their accessible names, so the labels are wired.
+    expect(await page.getByLabel('Token').getAttribute('type')).toBe('password');
+    await page.getByRole('textbox', { name: 'Kind', exact: true }).waitFor();
+    await page.getByRole('textbox', { name: 'Input (JSON)' }).waitFor();
+    await page
+      .getByRole('group', { name: 'Status' })
+      .getByRole('checkbox', { name: 'Running' })
+      .waitFor();
+    await page.getByLabel('Kind contains').waitFor();
+    await page.getByRole('table', { name: 'Your operations, newest first' }).waitFor();
+    await page.getByRole('columnheader', { name: 'Progress' }).waitFor();
+    await row(page, op.id, 'RUNNING').waitFor();
+    await row(page, op.id)
+      .getByRole('progressbar', { name: /^Progress of demo\.sleep / })
+      .waitFor();
+
+    const cancel = row(page, op.id).getByRole('button', { name: /^Cancel demo\.sleep / });
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    for (let presses = 0; presses < 40 && !(await isFocused(cancel)); presses++) {
+      await page.keyboard.press('Tab');
+    }
+    expect(await isFocused(cancel)).toBe(true);
+
+    const dialog = page.getByRole('dialog', { name: 'Cancel operation?' });
+    const reason = dialog.getByRole('textbox', { name: 'Reason (optional)' });
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    expect(await isFocused(reason)).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await isFocused(cancel)).toBe(true);
+    expect((await alice.get(op.id))?.status).toBe('RUNNING');
+
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await page.keyboard.type('keyboard only');
+    await page.keyboard.press('Tab');
+    expect(await isFocused(dialog.getByRole('button', { name: 'Keep running' }))).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await isFocused(dialog.getByRole('button', { name: 'Cancel operation' }))).toBe(true);
+    await page.keyboard.press('Enter');
+    await row(page, op.id, 'CANCELLED').waitFor();
+    await dialog.waitFor({ state: 'hidden' });
+    // The Cancel button is gone; focus stays on its row rather than falling to the page.
+    expect(await row(page, op.id).evaluate((tr) => tr.contains(document.activeElement))).toBe(true);
+    expect((await alice.get(op.id))?.cancelReason).toBe('keyboard only');
+    // The change was announced politely, once.
+    await page
+      .locator('#announcer')
+      .getByText(/is now Cancelled\./)
+      .waitFor();
+  });
+
+  it('survives a server restart: Reconnecting…, then Live, and resyncs what it missed', async () => {
+    const first = await serve();
+    const alice = userClient(first, 'alice');
+    const page = await openPage(first);
+    await signIn(page, tokenFor('alice'));
+    const running = await alice.start({ kind: 'demo.sleep', input: { ms: 60_000, steps: 60 } });
+    await row(page, running.id, 'RUNNING').waitFor();
+
+    await first.stop();
+    await page.getByRole('status').getByText('Reconnecting…').waitFor();
+    expect(await row(page, running.id, 'RUNNING').count()).toBe(1);
+    // The shutdown recorded the run INTERRUPTED after the socket closed: no live event told the
+    // page, so only the re-list after reconnecting can show it.
+    const second = await serve({ PORT: String(first.app.port) }, first.dataDir);
+    expect((await userClient(second, 'alice').get(running.id))?.status).toBe('FAILED');
+    await page.getByRole('status').getByText('Live', { exact: true }).waitFor();
+    await row(page, running.id, 'FAILED').waitFor();
+    expect(
+      await row(page, running.id)
+        .getByText(/INTERRUPTED/)
+        .count(),
+    ).toBe(1);
+
+    const after = await userClient(second, 'alice').start({ kind: 'demo.sleep', input: { ms: 0 } });
+    await row(page, after.id, 'SUCCEEDED').waitFor();
+  });
+
+  it('applies the filters on the page, so a row leaving a status filter disappears', async () => {
+    const server = await serve();
+    const alice = userClient(server, 'alice');
+    const a = await alice.start({ kind: 'demo.sleep', input: { ms: 30_000, steps: 30 } });
+    const page = await openPage(server);
+    await signIn(page, tokenFor('alice'));
+    await row(page, a.id, 'RUNNING').waitFor();
+
+    await page.getByRole('checkbox', { name: 'Running' }).check();
+    await page.getByRole('checkbox', { name: 'Pending' }).check();
+    await alice.cancel(a.id, 'filtered');
+    await row(page, a.id).waitFor({ state: 'detached' });
+    await page.getByText('No operations match the filters.').waitFor();
+
+    await page.getByRole('checkbox', { name: 'Cancelled' }).check();
+    await row(page, a.id, 'CANCELLED').waitFor();
+    await page.getByLabel('Kind contains').fill('reports.');
+    await row(page, a.id).waitFor({ state: 'detached' });
+    await page.getByLabel('Kind contains').fill('SLEEP');
+    await row(page, a.id).waitFor();
+  });
+
+  it('reports bad JSON, unknown kinds and invalid input inline', async () => {
+    const server = await serve();
+    const page = await openPage(server);
+    await signIn(page, tokenFor('alice'));
+    const kind = page.getByLabel('Kind', { exact: true });
+    const input = page.getByLabel('Input (JSON)');
+    const start = page.getByRole('button', { name: 'Start operation' });
+    const error = page.locator('#start-error');
+
+    await input.fill('{"ms": ');
+    await start.click();
+    await error.getByText(/^The input is not valid JSON/).waitFor();
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+    expect(await input.getAttribute('aria-describedby')).toBe('start-error');
+    expect(await error.getAttribute('role')).toBe('alert');
+
+    await input.fill('{"ms": 10}');
+    await kind.fill('no.such.kind');
+    await start.click();
+    await error.getByText(/no\.such\.kind/).waitFor();
+    expect(await kind.getAttribute('aria-invalid')).toBe('true');
+    expect(await input.getAttribute('aria-invalid')).toBeNull();
+
+    await kind.fill('demo.sleep');
+    await input.fill('{"ms": -5}');
+    await start.click();
+    await error.getByText(/input\.ms/).waitFor();
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#operations-body tr').count()).toBe(0);
+  });
+
+  it('shows a refused token in an alert instead of a blank page', async () => {
+    const server = await serve();
+    const page = await openPage(server);
+    await page.getByLabel('Token').fill('not-a-jwt');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/refused the token/)
+      .waitFor();
+    await page.getByRole('status').getByText('Offline').waitFor();
+    await page.getByText('Enter a token to see operations.').waitFor();
+  });
+
+  it('prefills the development token when the server has one, and only then', async () => {
+    const dev = await serve({ JWT_SECRET: undefined });
+    expect(dev.app.devToken).not.toBeNull();
+    const devPage = await openPage(dev);
+    await live(devPage);
+    expect(await devPage.getByLabel('Token').inputValue()).toBe(dev.app.devToken);
+    await devPage.locator('#viewer').getByText('developer').waitFor();
+    await devPage.locator('#viewer-admin').getByText('Admin').waitFor();
+
+    const keyed = await serve();
+    const page = await openPage(keyed);
+    await page.locator('#operations-summary').getByText('0 operations').waitFor();
+    expect(await page.locator('meta[name="longrun-dev-token"]').count()).toBe(0);
+    expect(await page.getByLabel('Token').inputValue()).toBe('');
+    await page.getByRole('status').getByText('Offline').waitFor();
+
+    // The token typed in is kept for the tab: a reload signs in again.
+    const token = tokenFor('alice');
+    await signIn(page, token);
+    await page.reload();
+    await live(page);
+    expect(await page.getByLabel('Token').inputValue()).toBe(token);
+  });
+});
