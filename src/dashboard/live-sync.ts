@@ -6,6 +6,13 @@ const LIST_PAGE_SIZE = 50;
 /** How long to wait for the socket before listing anyway, so a blocked socket shows a table. */
 const LIST_FALLBACK_MS = 3_000;
 
+/**
+ * graphql-ws does not acknowledge a subscription, so a change committed between the connection
+ * and the server's start of the stream would be in neither; one more list this long after each
+ * connection closes that gap.
+ */
+const SETTLE_RELIST_MS = 1_000;
+
 /** Where the sync hands what it learns. */
 export interface LiveSyncListener {
   /** A state from the list or the stream; the receiver keeps the highest revision. */
@@ -28,6 +35,7 @@ export function startLiveSync(client: OperationsClient, listener: LiveSyncListen
   let listing: Promise<void> | null = null;
   let listAgain = false;
   let fallback: ReturnType<typeof setTimeout> | undefined;
+  let settle: ReturnType<typeof setTimeout> | undefined;
 
   const list = async () => {
     try {
@@ -61,7 +69,9 @@ export function startLiveSync(client: OperationsClient, listener: LiveSyncListen
     listener.connection(state);
     if (state === 'connected') {
       clearTimeout(fallback);
+      clearTimeout(settle);
       resync();
+      settle = setTimeout(resync, SETTLE_RELIST_MS);
     }
   });
   listener.connection(client.connectionState);
@@ -83,6 +93,7 @@ export function startLiveSync(client: OperationsClient, listener: LiveSyncListen
   return () => {
     stopped.abort();
     clearTimeout(fallback);
+    clearTimeout(settle);
     unlisten();
   };
 }
