@@ -74,12 +74,13 @@ export function devBanner(token: string, url: string): string {
     `signed with a generated development secret kept in the data directory (${DEV_SECRET_FILE}).`,
     'Never rely on it in production: set a key and NODE_ENV=production.',
     '',
-    `GraphQL endpoint: ${url}`,
+    `GraphQL endpoint: ${url} (GraphiQL in a browser)`,
+    `Live dashboard:   ${new URL('/', url).href}`,
     `Send this header (${who}${role}${until}):`,
     '',
     `  Authorization: Bearer ${token}`,
     '',
-    'More tokens: npm run token -- --sub alice [--admin] [--ttl 1h]',
+    'Both already hold this token. More tokens: npx longrun token --sub alice [--admin] [--ttl 1h]',
     '',
   ].join('\n');
 }

@@ -41,7 +41,8 @@ describe('start-up', () => {
     );
     const token = bannerLine.trim().replace('Authorization: Bearer ', '');
     expect(server.lines.join('\n')).toContain('DEVELOPMENT mode');
-    expect(server.lines).toContain(`GraphQL endpoint: ${url}`);
+    expect(server.lines).toContain(`GraphQL endpoint: ${url} (GraphiQL in a browser)`);
+    expect(server.lines).toContain(`Live dashboard:   ${new URL('/', url).href}`);
     expect(statSync(join(server.dataDir, 'dev-jwt-secret')).mode & 0o777).toBe(0o600);
 
     const viewer = await gql(url, token, VIEWER);
