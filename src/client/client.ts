@@ -158,7 +158,6 @@ const FATAL_CLOSE_CODES: ReadonlyMap<number, ClientErrorCode> = new Map([
   [4409, ClientErrorCode.Protocol],
 ]);
 const FORBIDDEN_CLOSE = 4403;
-const PONG_TIMEOUT_CLOSE = 4408;
 
 interface CloseLike {
   readonly code: number;
@@ -290,7 +289,6 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
   };
 
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
-  let socket: { close(code: number, reason: string): void } | null = null;
   let ws: WsClient | null = null;
   const socketClient = (): WsClient => {
     ws ??= createClient({
@@ -316,17 +314,13 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         },
         ping: (received) => {
           if (received) return;
-          // A socket that stops answering (half-open TCP) is closed, so the streams resume elsewhere.
+          // A socket that stops answering (a half-open TCP connection) is dropped at once: a close
+          // handshake would wait for an answer that never comes. The streams then reconnect.
           clearTimeout(pongTimer);
-          pongTimer = setTimeout(() => {
-            socket?.close(PONG_TIMEOUT_CLOSE, 'No pong from the server');
-          }, keepAliveMs / 2);
+          pongTimer = setTimeout(() => ws?.terminate(), keepAliveMs / 2);
         },
         pong: (received) => {
           if (received) clearTimeout(pongTimer);
-        },
-        opened: (opened) => {
-          socket = opened as { close(code: number, reason: string): void };
         },
       },
     });

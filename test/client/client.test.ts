@@ -7,14 +7,18 @@ import {
   type OperationsClient,
   OperationsClientError,
 } from '../../src/client/node.js';
-import { gatedServer } from '../helpers/gated.js';
-import { startTestServer, tokenFor } from '../helpers/server.js';
+import { gatedKind, gatedServer } from '../helpers/gated.js';
+import { FAST, startTestServer, tokenFor } from '../helpers/server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, within } from '../helpers/wait.js';
 
 const clients = new Set<OperationsClient>();
+const proxies = new Set<TcpProxy>();
 afterEach(async () => {
   await Promise.all([...clients].map((client) => client.close()));
   clients.clear();
+  await Promise.all([...proxies].map((proxy) => proxy.close()));
+  proxies.clear();
 });
 
 function clientFor(
@@ -271,6 +275,41 @@ describe('watch', () => {
     });
     run.finish();
     expect((await collect(watching)).map((op) => op.status)).toEqual(['SUCCEEDED']);
+  });
+
+  it('drops a connection that stops answering pings, reconnects and loses no status change', async () => {
+    const gated = gatedKind('test.gated', { onAbort: 'ignore' });
+    const server = await startTestServer(FAST, { handlers: [gated.handler] });
+    // A relay that can leave its open connections up but silent (a half-open TCP connection).
+    const proxy = await startTcpProxy(`tcp://127.0.0.1:${server.app.port}`);
+    proxies.add(proxy);
+    const alice = createOperationsClient({
+      url: `${proxy.url.replace(/^redis:/, 'http:')}/graphql`,
+      token: tokenFor('alice'),
+      keepAliveMs: 300,
+      retry: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    clients.add(alice);
+    const states: ConnectionState[] = [];
+    alice.onConnectionChange((state) => states.push(state));
+    const started = await alice.start('test.gated');
+    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
+    const run = await gated.started(started.operation.id);
+    const watching = alice.watch(started.operation.id);
+    expect(await nextOf(watching, 'the current state')).toMatchObject({ status: 'RUNNING' });
+
+    proxy.blackHole();
+    const cancelled = await clientFor(server.url, 'alice').cancel(started.operation.id, 'stuck');
+    expect(cancelled).toMatchObject({ operation: { status: 'CANCELLING' } });
+    expect(await nextOf(watching, 'CANCELLING after reconnecting', 5_000)).toMatchObject({
+      status: 'CANCELLING',
+      revision: 3,
+    });
+    expect(states).toContain('reconnecting');
+    run.fail(run.ctx.signal.reason);
+    expect((await collect(watching)).map((op) => [op.status, op.revision])).toEqual([
+      ['CANCELLED', 4],
+    ]);
   });
 
   it('fails with UNAUTHENTICATED when a fixed token expires', async () => {
