@@ -1,6 +1,6 @@
 import { connect, createServer, type Socket } from 'node:net';
 
-/** A TCP relay to Redis that a test can slow down, cut or black-hole, leaving Redis alone. */
+/** A TCP relay (to Redis, or to a server) that a test can slow down, cut or black-hole, leaving the far end alone. */
 export interface TcpProxy {
   /** `redis://127.0.0.1:<port>` of the relay. */
   readonly url: string;
@@ -23,7 +23,7 @@ interface Pair {
   dead: boolean;
 }
 
-/** Listens on port 0 and relays every connection to `target` (`redis://host:port`). */
+/** Listens on port 0 and relays every connection to `target` (`redis://host:port` or any `scheme://host:port`). */
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(target);
   const pairs = new Set<Pair>();
