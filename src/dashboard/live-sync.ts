@@ -20,6 +20,8 @@ export interface LiveSyncListener {
   connection(state: ConnectionState): void;
   /** A list finished; the table now holds everything committed before it was read. */
   listed(): void;
+  /** How many operations the viewer has in all, and whether older pages are left to load. */
+  pages(info: { readonly total: number; readonly hasOlder: boolean }): void;
   /** A list failed, or the stream ended with an error it cannot retry. */
   error(error: unknown, fatal: boolean): void;
 }
@@ -27,21 +29,37 @@ export interface LiveSyncListener {
 /**
  * Keeps a dashboard in step with the server: subscribes to every change first, then lists, and
  * lists again each time the socket is (re)connected, since `operationsUpdated` is live only and
- * changes made while it was down are not replayed (SEMANTICS.md, "Live updates"). Returns the
- * stopper.
+ * changes made while it was down are not replayed (SEMANTICS.md, "Live updates"). Older pages
+ * load on request; a resync re-reads the newest page only.
  */
-export function startLiveSync(client: OperationsClient, listener: LiveSyncListener): () => void {
+/** A running sync: `loadOlder` fetches the next page; `stop` ends it. */
+export interface LiveSync {
+  loadOlder(): Promise<void>;
+  stop(): void;
+}
+
+export function startLiveSync(client: OperationsClient, listener: LiveSyncListener): LiveSync {
   const stopped = new AbortController();
   let listing: Promise<void> | null = null;
   let listAgain = false;
   let fallback: ReturnType<typeof setTimeout> | undefined;
+  let loadedBeyondFirst = false;
   let settle: ReturnType<typeof setTimeout> | undefined;
+
+  /** Where the oldest loaded page ended; null until the first list. */
+  let older: { cursor: string | null; hasOlder: boolean } | null = null;
+  let loadingOlder: Promise<void> | null = null;
 
   const list = async () => {
     try {
       const page = await client.listPage({ first: LIST_PAGE_SIZE });
       if (stopped.signal.aborted) return;
       for (const op of page.operations) listener.operation(op, 'list');
+      // Pages loaded beyond the first keep their place; otherwise the first page sets it.
+      if (!loadedBeyondFirst) {
+        older = { cursor: page.endCursor, hasOlder: page.hasNextPage };
+      }
+      listener.pages({ total: page.totalCount, hasOlder: older?.hasOlder ?? page.hasNextPage });
       listener.listed();
     } catch (error) {
       if (!stopped.signal.aborted) listener.error(error, false);
@@ -90,10 +108,33 @@ export function startLiveSync(client: OperationsClient, listener: LiveSyncListen
 
   fallback = setTimeout(resync, LIST_FALLBACK_MS);
 
-  return () => {
-    stopped.abort();
-    clearTimeout(fallback);
-    clearTimeout(settle);
-    unlisten();
+  const loadOlder = async () => {
+    const from = older;
+    if (from === null || !from.hasOlder || from.cursor === null) return;
+    try {
+      const page = await client.listPage({ first: LIST_PAGE_SIZE, after: from.cursor });
+      if (stopped.signal.aborted) return;
+      for (const op of page.operations) listener.operation(op, 'list');
+      loadedBeyondFirst = true;
+      older = { cursor: page.endCursor, hasOlder: page.hasNextPage };
+      listener.pages({ total: page.totalCount, hasOlder: page.hasNextPage });
+    } catch (error) {
+      if (!stopped.signal.aborted) listener.error(error, false);
+    }
+  };
+
+  return {
+    loadOlder() {
+      loadingOlder ??= loadOlder().finally(() => {
+        loadingOlder = null;
+      });
+      return loadingOlder;
+    },
+    stop() {
+      stopped.abort();
+      clearTimeout(fallback);
+      clearTimeout(settle);
+      unlisten();
+    },
   };
 }

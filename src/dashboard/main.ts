@@ -8,7 +8,7 @@ import {
 } from '../client/index.js';
 import { createCancelDialog } from './cancel-dialog.js';
 import { operationName, STATUSES, statusLabel } from './format.js';
-import { startLiveSync } from './live-sync.js';
+import { type LiveSync, startLiveSync } from './live-sync.js';
 import {
   createAlert,
   createAnnouncer,
@@ -39,6 +39,9 @@ const ui = {
   heading: byId<HTMLHeadingElement>('operations-heading'),
   table: byId<HTMLTableElement>('operations'),
   caption: byId<HTMLTableCaptionElement>('operations-caption'),
+  summary: byId<HTMLParagraphElement>('operations-summary'),
+  more: byId<HTMLDivElement>('operations-more'),
+  moreButton: byId<HTMLButtonElement>('operations-more-button'),
 };
 
 /** The GraphQL endpoint beside the page (the page is served at the server's root). */
@@ -47,7 +50,9 @@ const API_URL = new URL('graphql', document.baseURI).href;
 /** One signed-in session: a client per token, so a new token never mixes with the old one. */
 interface Session {
   readonly client: OperationsClient;
-  stop: () => void;
+  sync: LiveSync | null;
+  /** The viewer's operations in all (the server's count at the last list), and if older remain. */
+  pages: { total: number; hasOlder: boolean } | null;
   viewer: Viewer | null;
   loadingViewer: boolean;
   /** The first list is in: an empty table now means "no operations". */
@@ -162,6 +167,11 @@ function render(): void {
           ? 'No operations yet. Start one above.'
           : 'No operations match the filters.';
   table.render(visible, all.length, emptyText);
+  const pages = session?.pages ?? null;
+  ui.more.hidden = !pages?.hasOlder;
+  if (pages && pages.total > all.length) {
+    ui.summary.textContent += ` · ${all.length} of ${pages.total} loaded`;
+  }
   ui.table.setAttribute('aria-busy', String(session !== null && !session.listed));
   const kinds = operations.kinds().join('\n');
   if (kinds !== knownKinds) {
@@ -213,7 +223,7 @@ function endSession(): void {
   const ended = session;
   session = null;
   if (ended) {
-    ended.stop();
+    ended.sync?.stop();
     // close() rejects with the socket's CloseEvent when a connection attempt was still under way
     // (a refused token, most often); the session is over either way.
     ended.client.close().catch(() => undefined);
@@ -258,7 +268,8 @@ function connect(token: string): void {
   const client = createOperationsClient({ url: API_URL, token, retry: { maxDelayMs: 3_000 } });
   const current: Session = {
     client,
-    stop: () => undefined,
+    sync: null,
+    pages: null,
     viewer: null,
     loadingViewer: false,
     listed: false,
@@ -266,7 +277,7 @@ function connect(token: string): void {
   session = current;
   ui.signOut.disabled = false;
   render();
-  current.stop = startLiveSync(client, {
+  current.sync = startLiveSync(client, {
     operation: (op, source) => {
       if (session === current) receive(op, source);
     },
@@ -275,6 +286,11 @@ function connect(token: string): void {
       showConnection(state);
       // A viewer request that failed while the server was away is retried once it is back.
       if (state === 'connected') loadViewer(current);
+    },
+    pages: (info) => {
+      if (session !== current) return;
+      current.pages = info;
+      scheduleRender();
     },
     listed: () => {
       if (session !== current) return;
@@ -308,6 +324,18 @@ ui.signOut.addEventListener('click', () => {
   endSession();
   errorAlert.clear();
   ui.token.focus();
+});
+
+ui.moreButton.addEventListener('click', () => {
+  const current = session;
+  if (!current?.sync) return;
+  ui.moreButton.disabled = true;
+  ui.moreButton.textContent = 'Loading older operations…';
+  void current.sync.loadOlder().finally(() => {
+    ui.moreButton.disabled = false;
+    ui.moreButton.textContent = 'Show older operations';
+    if (session === current && !current.pages?.hasOlder) ui.heading.focus();
+  });
 });
 
 ui.filters.addEventListener('submit', (event) => event.preventDefault());

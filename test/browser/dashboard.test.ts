@@ -315,6 +315,28 @@ describe('the live dashboard', () => {
     await row(page, a.id).waitFor();
   });
 
+  it('loads older operations page by page on request', async () => {
+    const server = await serve();
+    const alice = userClient(server, 'alice');
+    const ids: string[] = [];
+    for (let i = 0; i < 53; i++) {
+      ids.push((await alice.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1 } })).id);
+    }
+    const page = await openPage(server);
+    await signIn(page, tokenFor('alice'));
+    const rows = page.locator('#operations-body tr');
+    await row(page, ids[52] ?? '').waitFor();
+    expect(await rows.count()).toBe(50);
+    await row(page, ids[2] ?? '').waitFor({ state: 'detached' });
+    expect(await page.locator('#operations-summary').textContent()).toContain('50 of 53 loaded');
+
+    await page.getByRole('button', { name: 'Show older operations' }).click();
+    await row(page, ids[0] ?? '').waitFor();
+    expect(await rows.count()).toBe(53);
+    await page.getByRole('button', { name: 'Show older operations' }).waitFor({ state: 'hidden' });
+    expect(await page.locator('#operations-summary').textContent()).toBe('53 operations');
+  });
+
   it('reports bad JSON, unknown kinds and invalid input inline', async () => {
     const server = await serve();
     const page = await openPage(server);
