@@ -289,6 +289,8 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
   };
 
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sockets accepted so far: a refusal after a new one starts a new run of refusals. */
+  let connections = 0;
   let ws: WsClient | null = null;
   const socketClient = (): WsClient => {
     ws ??= createClient({
@@ -306,6 +308,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         connecting: () => setState(everConnected ? 'reconnecting' : 'connecting'),
         connected: () => {
           everConnected = true;
+          connections += 1;
           setState('connected');
         },
         closed: () => {
@@ -384,7 +387,6 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
               const item = setup.pick(result.data as TResult);
               if (setup.accept(item)) {
                 failures = 0;
-                authFailures = 0;
                 channel.push(item);
               }
             },
@@ -395,7 +397,14 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       });
 
     let failures = 0;
-    let authFailures = 0;
+    /** Token refusals since the last accepted socket. */
+    const refusals = { count: 0, since: -1 };
+    const countRefusal = () => {
+      if (refusals.since !== connections) refusals.count = 0;
+      refusals.since = connections;
+      refusals.count += 1;
+      return refusals.count;
+    };
     void (async () => {
       try {
         while (!stopped.signal.aborted) {
@@ -407,7 +416,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
           if (stopped.signal.aborted) return;
           if (setup.finished()) return channel.end();
           if (outcome.kind === 'error') {
-            const fatal = classify(outcome.error, () => ++authFailures);
+            const fatal = classify(outcome.error, countRefusal);
             if (fatal) return channel.fail(fatal);
           }
           failures += 1;
@@ -464,7 +473,10 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     return null; // the socket's error event (refused, reset): the server may be back soon
   }
 
-  /** An expired token is replaced once by `getToken`; a second refusal in a row is final. */
+  /**
+   * An expired token is replaced by `getToken`; a second refusal before any socket is accepted
+   * means the new token is refused too, and is final.
+   */
   function retriesAuth(failuresInARow: number): boolean {
     return options.getToken !== undefined && failuresInARow <= 1;
   }
