@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import {
   type Browser,
@@ -17,6 +18,48 @@ import {
 } from '../helpers/server.js';
 
 const SCREENSHOT = resolve(import.meta.dirname, '..', '..', 'docs', 'dashboard.png');
+/** axe-core, the accessibility rules engine, evaluated in the page (no script tag: the CSP holds). */
+const AXE_SOURCE = readFileSync(
+  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+  'utf8',
+);
+
+interface AxeViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly targets: string[];
+}
+
+/** WCAG 2.1 A and AA violations axe-core finds in the page as it is now. */
+async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(options: unknown): Promise<{
+            violations: {
+              id: string;
+              impact: string | null;
+              help: string;
+              nodes: { target: unknown[] }[];
+            }[];
+          }>;
+        };
+      }
+    ).axe;
+    const results = await axe.run({
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      targets: violation.nodes.map((node) => node.target.join(' ')),
+    }));
+  });
+}
 const dashboardDir = inject('dashboardDir');
 
 let browser: Browser;
@@ -204,6 +247,34 @@ describe('the live dashboard', () => {
     expect(await bobPage.locator('#operations-body tr').count()).toBe(1);
     expect(await bobPage.locator('#viewer-admin').isVisible()).toBe(false);
     expect(await row(adminPage, own.id).count()).toBe(1);
+  });
+
+  it('has no WCAG 2.1 A or AA violations that axe-core finds, with rows and with the dialog open', async () => {
+    const server = await serve();
+    const alice = userClient(server, 'alice');
+    const done = await alice.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1 } });
+    const failed = await alice.start({
+      kind: 'demo.sleep',
+      input: { ms: 0, steps: 1, fail: 'disk full' },
+    });
+    const running = await alice.start({ kind: 'demo.sleep', input: { ms: 30_000, steps: 30 } });
+    const page = await openPage(server);
+    expect(await accessibilityViolations(page)).toEqual([]); // signed out
+
+    await signIn(page, tokenFor('alice'));
+    await row(page, done.id, 'SUCCEEDED').waitFor();
+    await row(page, failed.id, 'FAILED').waitFor();
+    await row(page, running.id, 'RUNNING').waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'dark' }); // contrast holds in the dark scheme too
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await row(page, running.id)
+      .getByRole('button', { name: /^Cancel / })
+      .click();
+    await page.getByRole('dialog', { name: 'Cancel operation?' }).waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
   });
 
   it('can be used with the keyboard alone, and every control has a label', async () => {
