@@ -7,6 +7,7 @@ import {
   type Viewer,
 } from '../client/index.js';
 import { createCancelDialog } from './cancel-dialog.js';
+import { createDetailsPanel } from './details-panel.js';
 import { operationName, STATUSES, statusLabel } from './format.js';
 import { type LiveSync, startLiveSync } from './live-sync.js';
 import {
@@ -80,6 +81,7 @@ const table = createOperationsTable(
     summary: byId<HTMLParagraphElement>('operations-summary'),
   },
   (op, trigger) => cancelDialog.open(op, trigger),
+  (op, trigger) => details.open(operations.get(op.id) ?? op, trigger),
 );
 
 const startForm = createStartForm(
@@ -139,7 +141,34 @@ const cancelDialog = createCancelDialog(
         return describeError(error);
       }
     },
+    // The details panel first: when it is open under this dialog, the table behind is inert.
+    fallbackFocus: (op) => details.focusTarget(op.id) ?? table.rowHeader(op.id) ?? ui.heading,
+  },
+);
+
+const details = createDetailsPanel(
+  {
+    dialog: byId<HTMLDialogElement>('details-dialog'),
+    kind: byId('details-kind'),
+    shortId: byId('details-short-id'),
+    close: byId<HTMLButtonElement>('details-close'),
+    cancel: byId<HTMLButtonElement>('details-cancel'),
+    fields: byId<HTMLDListElement>('details-fields'),
+    input: byId('details-input'),
+    result: byId('details-result'),
+    eventsTable: byId<HTMLTableElement>('details-events'),
+    eventsBody: byId<HTMLTableSectionElement>('details-events-body'),
+    eventsStatus: byId('details-events-status'),
+    eventsError: byId('details-events-error'),
+  },
+  {
+    events(id) {
+      if (!session) throw new Error('Connect with a token first.');
+      return session.client.events(id);
+    },
+    cancel: (op, trigger) => cancelDialog.open(op, trigger),
     fallbackFocus: (op) => table.rowHeader(op.id) ?? ui.heading,
+    describeError,
   },
 );
 
@@ -200,6 +229,7 @@ function scheduleRender(): void {
 function receive(op: Operation, source: 'list' | 'live' | 'action'): void {
   const outcome = operations.merge(op);
   if (outcome.kind === 'stale') return;
+  details.update(op);
   // Status changes are announced; progress ticks are not.
   if (outcome.kind === 'updated' && outcome.previous.status !== op.status) {
     announce(`${operationName(op)} is now ${statusLabel(op.status)}.`);
@@ -228,6 +258,7 @@ function endSession(): void {
     // (a refused token, most often); the session is over either way.
     ended.client.close().catch(() => undefined);
   }
+  details.close();
   operations.clear();
   showViewer(null);
   showConnection(null);
@@ -342,7 +373,11 @@ ui.filters.addEventListener('submit', (event) => event.preventDefault());
 ui.filters.addEventListener('input', render);
 ui.filters.addEventListener('change', render);
 
-setInterval(() => table.tick(Date.now()), 1_000);
+setInterval(() => {
+  const now = Date.now();
+  table.tick(now);
+  details.tick(now);
+}, 1_000);
 
 const initialToken = savedToken() ?? devToken();
 render();

@@ -48,10 +48,14 @@ function element<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** Builds the table over `elements`; `onCancel` runs when a row's Cancel button is pressed. */
+/**
+ * Builds the table over `elements`; `onCancel` runs when a row's Cancel button is pressed,
+ * `onDetails` when its name (the row header's link) is followed.
+ */
 export function createOperationsTable(
   elements: OperationsTableElements,
   onCancel: (op: Operation, trigger: HTMLButtonElement) => void,
+  onDetails: (op: Operation, trigger: HTMLElement) => void,
 ): OperationsTable {
   const rows = new Map<string, Row>();
 
@@ -62,12 +66,21 @@ export function createOperationsTable(
     const header = element('th');
     header.scope = 'row';
     header.tabIndex = -1;
+    // A link to the details panel (a link, so the row's only button stays its Cancel button).
+    const link = element('a', 'op-link');
+    link.href = '#details-dialog';
+    link.setAttribute('aria-label', `Details of ${operationName(op)}`);
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      onDetails(row.op, link);
+    });
     const kind = element('span', 'kind');
     kind.textContent = op.kind;
     const id = element('code', 'op-id');
     id.textContent = shortId(op.id);
     id.title = op.id;
-    header.append(kind, id);
+    link.append(kind, id);
+    header.append(link);
 
     const statusCell = element('td');
     const status = element('span', 'status');
