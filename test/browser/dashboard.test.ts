@@ -1,128 +1,14 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { userClient } from '../helpers/clients.js';
-import {
-  NO_SHUTDOWN_GRACE,
-  startTestServer,
-  type TestServer,
-  tokenFor,
-} from '../helpers/server.js';
+import { tokenFor } from '../helpers/server.js';
+import { accessibilityViolations, dashboardBrowser, live, row, signIn } from './dashboard-page.js';
 
 const SCREENSHOT = resolve(import.meta.dirname, '..', '..', 'docs', 'dashboard.png');
-/** axe-core, the accessibility rules engine, evaluated in the page (no script tag: the CSP holds). */
-const AXE_SOURCE = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
 
-interface AxeViolation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly targets: string[];
-}
-
-/** WCAG 2.1 A and AA violations axe-core finds in the page as it is now. */
-async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
-  await page.evaluate(AXE_SOURCE);
-  return page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run(options: unknown): Promise<{
-            violations: {
-              id: string;
-              impact: string | null;
-              help: string;
-              nodes: { target: unknown[] }[];
-            }[];
-          }>;
-        };
-      }
-    ).axe;
-    const results = await axe.run({
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-    });
-    return results.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      help: violation.help,
-      targets: violation.nodes.map((node) => node.target.join(' ')),
-    }));
-  });
-}
-const dashboardDir = inject('dashboardDir');
-
-let browser: Browser;
-const contexts = new Set<BrowserContext>();
-/** Uncaught exceptions in any page: a dashboard must never throw. */
-const pageErrors: Error[] = [];
-
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-});
-
-afterEach(async () => {
-  await Promise.all([...contexts].map((context) => context.close()));
-  contexts.clear();
-  const errors = pageErrors.splice(0);
-  expect(errors.map((error) => error.message)).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-/** A server with the dashboard built for this run; handlers stop at once on teardown. */
-function serve(env: Record<string, string | undefined> = {}, dataDir?: string) {
-  return startTestServer({ ...NO_SHUTDOWN_GRACE, ...env }, { dashboardDir, dataDir });
-}
-
-/** A fresh browser profile (its own sessionStorage) on the dashboard. */
-async function openPage(server: TestServer): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  contexts.add(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (error) => pageErrors.push(error));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
-      pageErrors.push(new Error(message.text()));
-    }
-  });
-  await page.goto(`${server.origin}/`);
-  return page;
-}
-
-/** Types `token` into the Token field, connects, and waits for the live stream and the list. */
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Connect' }).click();
-  await live(page);
-}
-
-/** Waits for "Live" and for the first list to be in. */
-async function live(page: Page): Promise<void> {
-  await page.getByRole('status').getByText('Live', { exact: true }).waitFor();
-  await page.locator('#operations[aria-busy="false"]').waitFor();
-}
-
-function row(page: Page, id: string, status?: string): Locator {
-  const selector = `#operations-body tr[data-operation-id="${id}"]`;
-  return page.locator(status ? `${selector}[data-status="${status}"]` : selector);
-}
+const { serve, openPage } = dashboardBrowser();
 
 /** The row's progress bar value, or null while it is indeterminate. */
 function progressOf(page: Page, id: string): Promise<number | null> {
