@@ -53,6 +53,17 @@ async function collect<T>(iterable: AsyncIterable<T>, limit = 1_000): Promise<T[
   return items;
 }
 
+/** Starts an operation and returns it, failing the test on any other result. */
+async function startOp(
+  client: OperationsClient,
+  kind: string,
+  input?: unknown,
+): Promise<Operation> {
+  const result = await client.start(kind, input);
+  if (result.__typename !== 'StartOperationSuccess') throw new Error(result.message);
+  return result.operation;
+}
+
 /** The iterator's next item, failing the test after `ms`. */
 async function nextOf<T>(iterator: AsyncIterator<T>, what: string, ms = 10_000): Promise<T> {
   const result = await within(iterator.next(), what, ms);
@@ -94,35 +105,33 @@ describe('typed results', () => {
     const alice = clientFor(server.url, 'alice');
     const bob = clientFor(server.url, 'bob');
 
-    const running = await alice.start('test.gated');
-    if (running.__typename !== 'StartOperationSuccess') throw new Error(running.message);
-    const run = await gated.started(running.operation.id);
+    const running = await startOp(alice, 'test.gated');
+    const run = await gated.started(running.id);
 
-    const foreign = await bob.cancel(running.operation.id, 'not mine');
+    const foreign = await bob.cancel(running.id, 'not mine');
     expect(foreign).toEqual({
       __typename: 'NotFoundError',
-      id: running.operation.id,
+      id: running.id,
       message: 'No such operation.',
     });
 
-    const tooLong = await alice.cancel(running.operation.id, 'x'.repeat(10_000));
+    const tooLong = await alice.cancel(running.id, 'x'.repeat(10_000));
     expect(tooLong).toMatchObject({ __typename: 'ValidationError', field: 'reason' });
 
-    const cancelled = await alice.cancel(running.operation.id, 'enough');
+    const cancelled = await alice.cancel(running.id, 'enough');
     expect(cancelled).toMatchObject({
       __typename: 'CancelOperationSuccess',
       operation: { status: 'CANCELLING', cancelledBy: 'alice', cancelReason: 'enough' },
     });
     run.finish();
 
-    const finished = await alice.start('test.gated');
-    if (finished.__typename !== 'StartOperationSuccess') throw new Error(finished.message);
-    (await gated.started(finished.operation.id)).finish({ rows: 3 });
-    await waitFor(async () => (await alice.get(finished.operation.id))?.done, 'it to succeed');
-    const refused = await alice.cancel(finished.operation.id);
+    const finished = await startOp(alice, 'test.gated');
+    (await gated.started(finished.id)).finish({ rows: 3 });
+    await waitFor(async () => (await alice.get(finished.id))?.done, 'it to succeed');
+    const refused = await alice.cancel(finished.id);
     expect(refused).toMatchObject({
       __typename: 'OperationFinishedError',
-      operation: { id: finished.operation.id, status: 'SUCCEEDED', result: { rows: 3 } },
+      operation: { id: finished.id, status: 'SUCCEEDED', result: { rows: 3 } },
     });
   });
 
@@ -132,9 +141,8 @@ describe('typed results', () => {
     const bob = clientFor(server.url, 'bob');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const started = await alice.start('demo.sleep', { ms: 1, steps: 1 });
-      if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-      ids.push(started.operation.id);
+      const started = await startOp(alice, 'demo.sleep', { ms: 1, steps: 1 });
+      ids.push(started.id);
     }
     await bob.start('demo.sleep', { ms: 1, steps: 1 });
 
@@ -207,9 +215,8 @@ describe('watch', () => {
   it('yields the current state, then every change in revision order, and ends when done', async () => {
     const { server, gated } = await gatedServer();
     const alice = clientFor(server.url, 'alice');
-    const started = await alice.start('test.gated');
-    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-    const { id } = started.operation;
+    const started = await startOp(alice, 'test.gated');
+    const { id } = started;
     const run = await gated.started(id);
 
     const watching = alice.watch(id);
@@ -226,14 +233,13 @@ describe('watch', () => {
   it('resumes from afterRevision and ends at once for a finished operation', async () => {
     const server = await startTestServer();
     const alice = clientFor(server.url, 'alice');
-    const started = await alice.start('demo.sleep', { ms: 30, steps: 3 });
-    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-    const all = await collect(alice.watch(started.operation.id));
+    const started = await startOp(alice, 'demo.sleep', { ms: 30, steps: 3 });
+    const all = await collect(alice.watch(started.id));
     const last = all.at(-1);
     expect(last?.status).toBe('SUCCEEDED');
 
     // A replay may coalesce progress, never a status change.
-    const replay = await collect(alice.watch(started.operation.id, { afterRevision: 1 }));
+    const replay = await collect(alice.watch(started.id, { afterRevision: 1 }));
     const revisions = replay.map((op) => op.revision);
     expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
     expect(revisions[0]).toBe(2);
@@ -243,7 +249,7 @@ describe('watch', () => {
       'SUCCEEDED',
     ]);
     expect(replay.at(-1)).toEqual(last);
-    expect(await collect(alice.watch(started.operation.id))).toEqual([last]);
+    expect(await collect(alice.watch(started.id))).toEqual([last]);
   });
 
   it('reconnects with a fresh token when the server closes the socket at token expiry', async () => {
@@ -257,10 +263,9 @@ describe('watch', () => {
     });
     const states: ConnectionState[] = [];
     alice.onConnectionChange((state) => states.push(state));
-    const started = await alice.start('test.gated');
-    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-    const run = await gated.started(started.operation.id);
-    const watching = alice.watch(started.operation.id);
+    const started = await startOp(alice, 'test.gated');
+    const run = await gated.started(started.id);
+    const watching = alice.watch(started.id);
     expect(await nextOf(watching, 'the current state')).toMatchObject({ status: 'RUNNING' });
     const tokensBefore = issued;
 
@@ -294,14 +299,13 @@ describe('watch', () => {
     clients.add(alice);
     const states: ConnectionState[] = [];
     alice.onConnectionChange((state) => states.push(state));
-    const started = await alice.start('test.gated');
-    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-    const run = await gated.started(started.operation.id);
-    const watching = alice.watch(started.operation.id);
+    const started = await startOp(alice, 'test.gated');
+    const run = await gated.started(started.id);
+    const watching = alice.watch(started.id);
     expect(await nextOf(watching, 'the current state')).toMatchObject({ status: 'RUNNING' });
 
     proxy.blackHole();
-    const cancelled = await clientFor(server.url, 'alice').cancel(started.operation.id, 'stuck');
+    const cancelled = await clientFor(server.url, 'alice').cancel(started.id, 'stuck');
     expect(cancelled).toMatchObject({ operation: { status: 'CANCELLING' } });
     expect(await nextOf(watching, 'CANCELLING after reconnecting', 5_000)).toMatchObject({
       status: 'CANCELLING',
@@ -322,10 +326,9 @@ describe('watch', () => {
       retry: { initialDelayMs: 10 },
     });
     clients.add(alice);
-    const started = await alice.start('test.gated');
-    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-    await gated.started(started.operation.id);
-    const watching = alice.watch(started.operation.id);
+    const started = await startOp(alice, 'test.gated');
+    await gated.started(started.id);
+    const watching = alice.watch(started.id);
     await nextOf(watching, 'the current state');
     const error = await caught(within(watching.next(), 'the expiry', 5_000));
     expect(error.code).toBe(ClientErrorCode.Unauthenticated);
@@ -334,24 +337,23 @@ describe('watch', () => {
   it('stops on break and on its AbortSignal; close() ends every stream', async () => {
     const { server, gated } = await gatedServer();
     const alice = clientFor(server.url, 'alice');
-    const started = await alice.start('test.gated');
-    if (started.__typename !== 'StartOperationSuccess') throw new Error(started.message);
-    await gated.started(started.operation.id);
+    const started = await startOp(alice, 'test.gated');
+    await gated.started(started.id);
 
-    for await (const op of alice.watch(started.operation.id)) {
+    for await (const op of alice.watch(started.id)) {
       expect(op.status).toBe('RUNNING');
       break;
     }
     await waitFor(() => server.app.gauges().streams === 0, 'the stream to close on the server');
 
     const abort = new AbortController();
-    const aborted = alice.watch(started.operation.id, { signal: abort.signal });
+    const aborted = alice.watch(started.id, { signal: abort.signal });
     await nextOf(aborted, 'the current state');
     abort.abort();
     expect((await caught(aborted.next())).code).toBe(ClientErrorCode.Aborted);
 
     const open = alice.watchAll();
-    const ended = alice.watch(started.operation.id);
+    const ended = alice.watch(started.id);
     await nextOf(ended, 'the current state');
     await alice.close();
     expect(await open.next()).toEqual({ done: true, value: undefined });
@@ -370,18 +372,16 @@ describe('watchAll', () => {
     const adminFeed = admin.watchAll();
     await waitFor(() => server.app.gauges().streams === 2, 'both feeds to subscribe');
 
-    const bobs = await bob.start('test.gated');
-    const alices = await alice.start('test.gated');
-    if (bobs.__typename !== 'StartOperationSuccess') throw new Error(bobs.message);
-    if (alices.__typename !== 'StartOperationSuccess') throw new Error(alices.message);
-    (await gated.started(bobs.operation.id)).finish();
-    (await gated.started(alices.operation.id)).finish();
+    const bobs = await startOp(bob, 'test.gated');
+    const alices = await startOp(alice, 'test.gated');
+    (await gated.started(bobs.id)).finish();
+    (await gated.started(alices.id)).finish();
 
     const seenByAlice: Operation[] = [];
     while (!seenByAlice.some((op) => op.done)) {
       seenByAlice.push(await nextOf(aliceFeed, 'alice’s changes'));
     }
-    expect(new Set(seenByAlice.map((op) => op.id))).toEqual(new Set([alices.operation.id]));
+    expect(new Set(seenByAlice.map((op) => op.id))).toEqual(new Set([alices.id]));
     expect(seenByAlice.map((op) => op.status)).toEqual(['PENDING', 'RUNNING', 'SUCCEEDED']);
 
     const seenByAdmin = new Map<string, string>();
@@ -389,6 +389,6 @@ describe('watchAll', () => {
       const op = await nextOf(adminFeed, 'every change');
       seenByAdmin.set(op.id, op.status);
     }
-    expect([...seenByAdmin.keys()].sort()).toEqual([alices.operation.id, bobs.operation.id].sort());
+    expect([...seenByAdmin.keys()].sort()).toEqual([alices.id, bobs.id].sort());
   });
 });
