@@ -1,4 +1,4 @@
-import type { Operation, OperationsClient } from '../client/node.js';
+import { type Operation, OperationStatus, type OperationsClient } from '../client/node.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo, OutputStream } from './io.js';
@@ -90,7 +90,7 @@ export async function followOperation(
     );
     return ExitCode.Interrupted;
   }
-  if (last.status === 'SUCCEEDED') return ExitCode.Ok;
+  if (last.status === OperationStatus.Succeeded) return ExitCode.Ok;
   io.stderr.write(`longrun: ${outcomeLine(last)}\n`);
   return ExitCode.Failed;
 }

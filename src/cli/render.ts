@@ -1,4 +1,4 @@
-import type { Operation } from '../client/node.js';
+import { type Operation, OperationStatus } from '../client/node.js';
 
 /** Characters of the bar between its brackets. */
 export const BAR_WIDTH = 20;
@@ -52,7 +52,7 @@ export function plainLine(op: RenderedOperation): string {
 
 /** How a FAILED or CANCELLED operation ended, e.g. `CANCELLED by alice: "not needed"`. */
 export function outcomeLine(op: RenderedOperation): string {
-  if (op.status === 'CANCELLED') {
+  if (op.status === OperationStatus.Cancelled) {
     const by = op.cancelledBy === null ? '' : ` by ${op.cancelledBy}`;
     const reason = op.cancelReason ? `: ${JSON.stringify(op.cancelReason)}` : '';
     const forced =

@@ -36,7 +36,6 @@ export type Viewer = ViewerQuery['viewer'];
 type EventsConnection = NonNullable<OperationEventsQuery['operation']>['events'];
 /** One entry of an operation's transition log. */
 export type OperationEvent = EventsConnection['edges'][number]['node'];
-export type { OperationStatus };
 
 /** The live link's state, for a connection indicator. */
 export type ConnectionState =

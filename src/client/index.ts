@@ -18,7 +18,6 @@ export {
   type OperationEvent,
   type OperationFilter,
   type OperationPage,
-  type OperationStatus,
   type OperationsClient,
   type OperationsClientOptions,
   type StartResult,
@@ -30,4 +29,4 @@ export {
   isOperationsClientError,
   OperationsClientError,
 } from './errors.js';
-export { isTerminal, TERMINAL_STATUSES } from './status.js';
+export { ALL_STATUSES, isTerminal, OperationStatus, TERMINAL_STATUSES } from './status.js';

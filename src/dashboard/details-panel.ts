@@ -1,5 +1,12 @@
 import type { Operation, OperationEvent } from '../client/index.js';
-import { displayProgress, operationName, relativeAge, shortId, statusLabel } from './format.js';
+import {
+  displayProgress,
+  isCancellable,
+  operationName,
+  relativeAge,
+  shortId,
+  statusLabel,
+} from './format.js';
 
 /** The details panel's elements (the skeleton is in index.html; the fields are built here). */
 export interface DetailsPanelElements {
@@ -283,9 +290,9 @@ export function createDetailsPanel(
     elements.kind.textContent = op.kind;
     elements.shortId.textContent = shortId(op.id);
     renderFields(op);
-    // Only PENDING and RUNNING can be cancelled, as in the table. Removed rather than hidden,
-    // so the cancel dialog sees its trigger is gone and asks for another place for focus.
-    const cancellable = op.status === 'PENDING' || op.status === 'RUNNING';
+    // As in the table. Removed rather than hidden, so the cancel dialog sees its trigger is gone
+    // and asks for another place for focus.
+    const cancellable = isCancellable(op);
     elements.cancel.setAttribute('aria-label', `Cancel ${operationName(op)}`);
     if (cancellable && !elements.cancel.isConnected) dialogActions().append(elements.cancel);
     if (!cancellable) elements.cancel.remove();

@@ -1,14 +1,4 @@
-import type { Operation, OperationStatus } from '../client/index.js';
-
-/** Every status, in the order the filters list them. */
-export const STATUSES: readonly OperationStatus[] = [
-  'PENDING',
-  'RUNNING',
-  'CANCELLING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-];
+import { type Operation, OperationStatus } from '../client/index.js';
 
 const STATUS_LABELS: Readonly<Record<OperationStatus, string>> = {
   PENDING: 'Pending',
@@ -18,6 +8,11 @@ const STATUS_LABELS: Readonly<Record<OperationStatus, string>> = {
   FAILED: 'Failed',
   CANCELLED: 'Cancelled',
 };
+
+/** Whether a Cancel button is offered: a cancel of a CANCELLING operation changes nothing. */
+export function isCancellable(op: Operation): boolean {
+  return op.status === OperationStatus.Pending || op.status === OperationStatus.Running;
+}
 
 /** The status as people read it ("Running"). */
 export function statusLabel(status: OperationStatus): string {
@@ -61,12 +56,15 @@ export function relativeAge(fromIso: string, now: number): string {
 
 /** What the message column shows: the handler's message, or why it ended. */
 export function displayMessage(op: Operation): string {
-  if (op.error && (op.status === 'FAILED' || op.status === 'CANCELLED')) {
+  if (
+    op.error &&
+    (op.status === OperationStatus.Failed || op.status === OperationStatus.Cancelled)
+  ) {
     return op.error.code === 'CANCELLED'
       ? op.error.message
       : `${op.error.code}: ${op.error.message}`;
   }
-  if (op.status === 'CANCELLING')
+  if (op.status === OperationStatus.Cancelling)
     return op.cancelReason ? `Cancelling: ${op.cancelReason}` : 'Cancelling…';
   return op.message ?? '';
 }
@@ -74,7 +72,8 @@ export function displayMessage(op: Operation): string {
 /** Progress to draw, 0..1; null while it is unknown (a running op that has not reported yet). */
 export function displayProgress(op: Operation): number | null {
   if (op.progress !== null) return op.progress;
-  if (op.status === 'SUCCEEDED') return 1;
-  if (op.status === 'RUNNING' || op.status === 'CANCELLING') return null;
+  if (op.status === OperationStatus.Succeeded) return 1;
+  if (op.status === OperationStatus.Running || op.status === OperationStatus.Cancelling)
+    return null;
   return 0;
 }

@@ -1,4 +1,5 @@
 import {
+  ALL_STATUSES,
   createOperationsClient,
   type Operation,
   type OperationStatus,
@@ -8,7 +9,7 @@ import {
 } from '../client/index.js';
 import { createCancelDialog } from './cancel-dialog.js';
 import { createDetailsPanel } from './details-panel.js';
-import { operationName, STATUSES, statusLabel } from './format.js';
+import { operationName, statusLabel } from './format.js';
 import { type LiveSync, startLiveSync } from './live-sync.js';
 import {
   createAlert,
@@ -175,7 +176,7 @@ const details = createDetailsPanel(
 function currentFilter(): OperationFilter {
   const statuses = new Set<OperationStatus>();
   for (const box of ui.filters.querySelectorAll<HTMLInputElement>('input[name="status"]')) {
-    const status = STATUSES.find((s) => s === box.value);
+    const status = ALL_STATUSES.find((s) => s === box.value);
     if (box.checked && status) statuses.add(status);
   }
   return { statuses, kind: ui.filterKind.value };

@@ -2,6 +2,7 @@ import type { Operation } from '../client/index.js';
 import {
   displayMessage,
   displayProgress,
+  isCancellable,
   operationName,
   relativeAge,
   shortId,
@@ -128,7 +129,7 @@ export function createOperationsTable(
       row.status.className = `status status-${op.status.toLowerCase()}`;
       row.status.textContent = statusLabel(op.status);
       // Only PENDING and RUNNING can be cancelled; CANCELLING is already on its way.
-      const cancellable = op.status === 'PENDING' || op.status === 'RUNNING';
+      const cancellable = isCancellable(op);
       const existing = row.actions.querySelector('button');
       if (cancellable && !existing) row.actions.append(cancelButton(row));
       if (!cancellable) existing?.remove();

@@ -1,18 +1,9 @@
-import type { Operation, OperationStatus } from '../../client/node.js';
+import { ALL_STATUSES, type Operation, type OperationStatus } from '../../client/node.js';
 import { parseCommandArgs, parseWholeNumber } from '../args.js';
 import { UsageError } from '../cli-error.js';
 import { type Command, commandHelp } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { age, percent, table } from '../render.js';
-
-const STATUSES = [
-  'PENDING',
-  'RUNNING',
-  'CANCELLING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-] as const satisfies readonly OperationStatus[];
 
 /** The server's largest page. */
 const MAX_PAGE_SIZE = 100;
@@ -32,7 +23,7 @@ Lists operations, newest first, as a table (id, kind, status, progress, owner, a
 --json, as a JSON array of operations. Users see their own operations; admins see everyone's.
 
 Options:
-  --status <S,S>    only these statuses: ${STATUSES.join(', ')}
+  --status <S,S>    only these statuses: ${ALL_STATUSES.join(', ')}
   --kind <kind>     only this kind
   --owner <user>    only this user's (admins)
   --limit <n>       at most n operations (default ${DEFAULT_LIMIT})
@@ -45,11 +36,11 @@ function parseStatuses(text: string | undefined): OperationStatus[] | undefined 
     .split(',')
     .map((name) => name.trim().toUpperCase())
     .filter((name) => name !== '');
-  const known: ReadonlySet<string> = new Set(STATUSES);
+  const known: ReadonlySet<string> = new Set(ALL_STATUSES);
   const unknown = names.find((name) => !known.has(name));
   if (unknown !== undefined || names.length === 0) {
     throw new UsageError(
-      `--status: expected a comma-separated list of ${STATUSES.join(', ')}, got "${text}"`,
+      `--status: expected a comma-separated list of ${ALL_STATUSES.join(', ')}, got "${text}"`,
     );
   }
   return names as OperationStatus[];
