@@ -89,3 +89,35 @@ export async function floodThroughCancel(
   await expectNext('CANCELLED');
   return revision;
 }
+
+/**
+ * What a slow reader of the run `floodThroughCancel` drove must have received: revisions in
+ * order, far fewer states than revisions (coalesced), yet every status change, the terminal
+ * state, and the last state of each status run.
+ */
+export function expectCoalescedFlood(
+  states: readonly Op[],
+  {
+    finalRevision,
+    running,
+    stopping,
+  }: { finalRevision: number; running: number; stopping: number },
+): void {
+  const revisions = states.map((s) => s.revision);
+  for (let i = 1; i < revisions.length; i++) {
+    expect(revisions[i]).toBeGreaterThan(revisions[i - 1] as number);
+  }
+  expect(states.length).toBeLessThan(finalRevision - 1);
+  const statuses = states.map((s) => s.status).filter((s, i, all) => s !== all[i - 1]);
+  expect(statuses).toEqual(['RUNNING', 'CANCELLING', 'CANCELLED']);
+  expect(states.at(-1)).toMatchObject({ revision: finalRevision, status: 'CANCELLED' });
+  expect(states.findLast((s) => s.status === 'RUNNING')).toMatchObject({
+    revision: 2 + running,
+    progress: 1,
+    message: `step ${running}`,
+  });
+  expect(states.findLast((s) => s.status === 'CANCELLING')).toMatchObject({
+    revision: finalRevision - 1,
+    message: `stopping ${stopping}`,
+  });
+}
