@@ -1,6 +1,6 @@
 import type { JsonValue, Lease, OperationFailure, OperationRecord } from '../operations/model.js';
+import type { BusEvents } from '../operations/ports.js';
 import { ALL_STATUSES, OperationErrorCode, type OperationStatus } from '../operations/status.js';
-import type { BusEvents } from './bus.js';
 
 type Decoder<K extends keyof BusEvents> = (value: unknown) => BusEvents[K] | null;
 

@@ -1,4 +1,4 @@
-import type { BusEvents, BusListener, EventBus } from './bus.js';
+import type { BusEvents, BusListener, EventBus } from '../operations/ports.js';
 
 type AnyListener = (event: unknown) => void;
 

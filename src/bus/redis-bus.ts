@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { BusEvents, BusListener, EventBus } from './bus.js';
+import type { BusEvents, BusListener, EventBus } from '../operations/ports.js';
 import { decodeEvent, encodeEvent } from './codec.js';
 
 /** Options of `createRedisBus`. */

@@ -1,7 +1,6 @@
-import type { EventBus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
-import type { ChangeMeta, InsertResult, OperationStore } from '../store/store.js';
 import type { OperationRecord } from './model.js';
+import type { ChangeMeta, EventBus, InsertResult, OperationStore } from './ports.js';
 import { OperationStatus } from './status.js';
 import type { Outcome } from './transitions.js';
 

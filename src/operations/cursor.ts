@@ -1,4 +1,4 @@
-import type { PageKey } from '../store/store.js';
+import type { PageKey } from './ports.js';
 
 const PREFIX = 'op:';
 const RAW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

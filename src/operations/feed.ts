@@ -1,10 +1,9 @@
 import { canSee, type Viewer } from '../auth/viewer.js';
-import type { EventBus } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { periodic } from '../runner/periodic.js';
-import type { OperationStore } from '../store/store.js';
 import { NotFoundError } from './errors.js';
 import type { OperationRecord } from './model.js';
+import type { EventBus, OperationStore } from './ports.js';
 import { isDone, type OperationStatus } from './status.js';
 import { UpdateQueue } from './update-queue.js';
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { canSee, type Viewer } from '../auth/viewer.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import type { OperationFilter, OperationStore, PageKey } from '../store/store.js';
 import type { Committer } from './commit.js';
 import { decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor } from './cursor.js';
 import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
 import type { Feed, FeedFilter } from './feed.js';
 import type { JsonValue, OperationEvent, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
+import type { OperationFilter, OperationStore, PageKey } from './ports.js';
 import * as transitions from './transitions.js';
 
 /** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */

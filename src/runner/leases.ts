@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js';
 import type { Committer } from '../operations/commit.js';
+import type { OperationStore } from '../operations/ports.js';
 import { ACTIVE, OperationStatus } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
-import type { OperationStore } from '../store/store.js';
 import { periodic } from './periodic.js';
 import type { Run } from './runner.js';
 

@@ -1,12 +1,11 @@
-import type { EventBus } from '../bus/bus.js';
 import type { Handler } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import type { Committer, Decide } from '../operations/commit.js';
 import type { JsonValue, OperationRecord } from '../operations/model.js';
+import type { EventBus, OperationStore } from '../operations/ports.js';
 import { ACTIVE, OperationStatus } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
-import type { OperationStore } from '../store/store.js';
 import { startLeaseKeeper } from './leases.js';
 import { periodic } from './periodic.js';
 

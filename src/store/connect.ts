@@ -5,10 +5,10 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { OperationStore } from '../operations/ports.js';
 import type { Database } from './database.js';
 import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
-import type { OperationStore } from './store.js';
 
 /** A migrated database: the store, and its Kysely instance for tests and tools. */
 export interface StoreConnection {

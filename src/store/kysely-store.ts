@@ -1,15 +1,15 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
-import { ACTIVE, OperationStatus, TERMINAL } from '../operations/status.js';
-import type { Database } from './database.js';
-import { dialectTraits, type StoreDialect } from './dialect-traits.js';
 import type {
   ChangeMeta,
   InsertResult,
   OperationFilter,
   OperationStore,
   WriteCondition,
-} from './store.js';
+} from '../operations/ports.js';
+import { ACTIVE, OperationStatus, TERMINAL } from '../operations/status.js';
+import type { Database } from './database.js';
+import { dialectTraits, type StoreDialect } from './dialect-traits.js';
 import { mutableColumns, toEvent, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
 
 export type { StoreDialect } from './dialect-traits.js';

@@ -1,7 +1,12 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { JsonValue, OperationFailure, OperationRecord } from '../operations/model.js';
+import type {
+  JsonValue,
+  OperationEvent,
+  OperationFailure,
+  OperationRecord,
+} from '../operations/model.js';
+import type { ChangeMeta } from '../operations/ports.js';
 import type { OperationEventsTable, OperationsTable } from './database.js';
-import type { ChangeMeta, OperationEvent } from './store.js';
 
 /** An `operations` row as read. */
 export type OperationRow = Selectable<OperationsTable>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { OperationStore } from '../../src/store/store.js';
+import type { OperationStore } from '../../src/operations/ports.js';
 import { mapOps, type Op, sse, userClient, wsClient } from '../helpers/clients.js';
 import { startBlocking, tickingKind } from '../helpers/handlers.js';
 import type { TestServer } from '../helpers/server.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EventBus } from '../../src/bus/bus.js';
 import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js';
 import type { Logger } from '../../src/logger.js';
+import type { EventBus } from '../../src/operations/ports.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { fullRecord, minimalRecord } from './records.js';

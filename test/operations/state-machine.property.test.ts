@@ -8,10 +8,10 @@ import { createMemoryBus } from '../../src/bus/memory-bus.js';
 import { createLogger } from '../../src/logger.js';
 import { type Committer, createCommitter } from '../../src/operations/commit.js';
 import type { OperationRecord } from '../../src/operations/model.js';
+import type { OperationStore } from '../../src/operations/ports.js';
 import { isDone, OperationStatus as S } from '../../src/operations/status.js';
 import * as t from '../../src/operations/transitions.js';
 import { openSqlite } from '../../src/store/connect.js';
-import type { OperationStore } from '../../src/store/store.js';
 
 // CHECKLIST L55: random sequences of start / claim / cancel / progress / finish / crash / restart,
 // written through the real committer into a real SQLite file, must keep the lifecycle invariants.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { OperationRecord } from '../../src/operations/model.js';
+import type { OperationEvent, OperationRecord } from '../../src/operations/model.js';
+import type { ChangeMeta, OperationStore } from '../../src/operations/ports.js';
 import { OperationErrorCode, OperationStatus } from '../../src/operations/status.js';
 import { cancel, claim, progress, succeed } from '../../src/operations/transitions.js';
-import type { ChangeMeta, OperationEvent, OperationStore } from '../../src/store/store.js';
 import {
   at,
   byId,

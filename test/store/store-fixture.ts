@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationRecord } from '../../src/operations/model.js';
+import type { ChangeMeta, OperationStore } from '../../src/operations/ports.js';
 import { create, type NewOperation, type Outcome } from '../../src/operations/transitions.js';
-import type { ChangeMeta, OperationStore } from '../../src/store/store.js';
 
 /** A fresh, empty store and what disposes of it. */
 export interface StoreFixture {

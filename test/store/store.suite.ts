@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OperationRecord } from '../../src/operations/model.js';
+import type { OperationFilter, OperationStore, PageKey } from '../../src/operations/ports.js';
 import { OperationErrorCode, OperationStatus } from '../../src/operations/status.js';
 import {
   cancel,
@@ -9,7 +10,6 @@ import {
   progress,
   succeed,
 } from '../../src/operations/transitions.js';
-import type { OperationFilter, OperationStore, PageKey } from '../../src/store/store.js';
 import { describeLogAndClaims } from './log.suite.js';
 import {
   at,

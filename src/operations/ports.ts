@@ -1,5 +1,10 @@
-import type { OperationEvent, OperationRecord } from '../operations/model.js';
-import type { OperationStatus } from '../operations/status.js';
+/**
+ * The interfaces the operations domain needs from the outside: durable storage and an event bus.
+ * The domain owns them and `store/` and `bus/` implement them, so the dependency points from the
+ * adapters to the domain. Only `app.ts` picks the implementations.
+ */
+import type { OperationEvent, OperationRecord } from './model.js';
+import type { OperationStatus } from './status.js';
 
 /** Which operations a list or count covers; every given part must match. */
 export interface OperationFilter {
@@ -39,8 +44,6 @@ export interface ChangeMeta {
   readonly reason: string | null;
 }
 
-export type { OperationEvent };
-
 /** The expected state a compare-and-set write is conditioned on. */
 export interface WriteCondition {
   /** The revision the writer read; the write fails when the row has moved on. */
@@ -51,7 +54,8 @@ export interface WriteCondition {
 
 /**
  * Durable storage of operations. Every method is atomic on its own; no method publishes events.
- * Implementations: `kysely-store.ts` (SQLite and PostgreSQL).
+ * A lost or unreachable database rejects with `UnavailableError`.
+ * Implementation: `store/kysely-store.ts` (SQLite and PostgreSQL).
  */
 export interface OperationStore {
   /** The operation with this raw id, or null. Always exactly one query, found or not. */
@@ -100,5 +104,45 @@ export interface OperationStore {
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /** Closes the connections; nothing may be called afterwards. */
+  close(): Promise<void>;
+}
+
+/** The topics of the event bus and what each carries. */
+export interface BusEvents {
+  /** An operation's full state right after a committed change (or its creation). */
+  'operation.changed': OperationRecord;
+  /** Cancellation was requested for a RUNNING operation: whoever runs it aborts its handler. */
+  'operation.cancel': { readonly id: string };
+}
+
+/** A listener of one topic. It must not throw and must return quickly (it may queue). */
+export type BusListener<K extends keyof BusEvents> = (event: BusEvents[K]) => void;
+
+/**
+ * Carries events between the parts of one process or, with a shared transport, between
+ * processes. Delivery is at most once; the store's transition log is the recovery path.
+ * A transport that cannot be reached rejects with `UnavailableError`.
+ * Implementations: `bus/memory-bus.ts` (in-process), `bus/redis-bus.ts` (Redis pub/sub).
+ */
+export interface EventBus {
+  /** Resolves once delivery is handed to the transport; callers publish only after commit. */
+  publish<K extends keyof BusEvents>(topic: K, event: BusEvents[K]): Promise<void>;
+  /**
+   * Calls `listener` for every later event of `topic` until `signal` aborts. Resolves once the
+   * subscription is live, so no event published after it resolves can be missed.
+   */
+  subscribe<K extends keyof BusEvents>(
+    topic: K,
+    listener: BusListener<K>,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Calls `listener` whenever the transport came back after a break (events published meanwhile
+   * may be lost), with the time the break began; until `signal` aborts. Listeners recover from the
+   * store's transition log. Never called in process.
+   */
+  onResync(listener: (brokenSince: Date) => void, signal: AbortSignal): void;
+  /** Resolves when the transport answers (always, in process). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
