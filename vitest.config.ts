@@ -9,8 +9,9 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     include: ['test/**/*.test.ts'],
-    // Builds the dashboard once per run for the browser and static-serving tests.
-    globalSetup: ['test/browser/build-dashboard.ts'],
+    // Builds the dashboard once per run for the browser and static-serving tests, and picks the
+    // Chromium the browser tests drive.
+    globalSetup: ['test/browser/build-dashboard.ts', 'test/browser/chromium.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

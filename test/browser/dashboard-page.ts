@@ -10,11 +10,25 @@ import {
 import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
 import { NO_SHUTDOWN_GRACE, startTestServer, type TestServer } from '../helpers/server.js';
 
-/** Debian's Chromium, headless; never a downloaded browser. */
+/**
+ * Chromium, headless: the one `test/browser/chromium.ts` chose for this run (`CHROMIUM_PATH`,
+ * Debian's, or the one an npm package ships); never a downloaded browser. The machine has no
+ * outside network: without the background-networking flags Chromium keeps trying to reach
+ * Google's services.
+ */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    executablePath: inject('chromium').path,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
