@@ -1,7 +1,7 @@
 import { canSee, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import { periodic } from '../runner/periodic.js';
-import { NotFoundError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 import type { OperationRecord } from './model.js';
 import type { EventBus, OperationStore } from './ports.js';
 import { isDone, type OperationStatus } from './status.js';
@@ -19,7 +19,8 @@ export interface Feed {
    * The operation's current state, then every later revision in order (progress may be
    * coalesced for a slow reader), completing after the terminal state. With `afterRevision`, the
    * revisions after it are replayed from the transition log instead of the current state alone.
-   * Rejects with `NotFoundError` when it does not exist or the viewer may not see it.
+   * Rejects with `NotFoundError` when it does not exist or the viewer may not see it, and with
+   * `ValidationError` when `afterRevision` is beyond its current revision.
    */
   watchOne(
     viewer: Viewer,
@@ -231,6 +232,14 @@ export function createFeed(
       if (snapshot === null || id === null || !canSee(viewer, snapshot)) {
         sub.queue.close();
         throw new NotFoundError(givenId);
+      }
+      if (afterRevision !== null && afterRevision > snapshot.revision) {
+        // Nothing was ever sent after it: waiting for it would hang until the operation caught up.
+        sub.queue.close();
+        throw new ValidationError(
+          `afterRevision ${afterRevision} is beyond the operation's current revision ${snapshot.revision}.`,
+          'afterRevision',
+        );
       }
       if (afterRevision === null) {
         deliver(sub, snapshot);

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../operations/errors.js';
+import { NotFoundError, ValidationError } from '../operations/errors.js';
 import { builder } from './builder.js';
 import { badUserInput, notFound } from './codes.js';
 import { parseOperationId } from './ids.js';
@@ -27,6 +27,7 @@ builder.subscriptionType({
           return await operations.watch(viewer, parseOperationId(id), id, signal, afterRevision);
         } catch (error) {
           if (error instanceof NotFoundError) throw notFound(id);
+          if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
           throw error;
         }
       },
