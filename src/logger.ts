@@ -11,9 +11,16 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-function serialise(value: unknown): unknown {
+function serialise(value: unknown, depth = 0): unknown {
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack };
+    const fields: Record<string, unknown> = {
+      name: value.name,
+      message: value.message,
+      stack: value.stack,
+    };
+    // An adapter's error wraps the driver's (an UnavailableError around ECONNREFUSED): keep both.
+    if (value.cause !== undefined && depth < 3) fields.cause = serialise(value.cause, depth + 1);
+    return fields;
   }
   return value;
 }

@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { BusEvents, BusListener, EventBus } from '../operations/ports.js';
 import { decodeEvent, encodeEvent } from './codec.js';
+import { busUnavailable } from './unavailable.js';
 
 /** Options of `createRedisBus`. */
 export interface RedisBusOptions {
@@ -222,7 +223,11 @@ export async function createRedisBus(
   return {
     async publish(topic, event) {
       if (closed) throw new Error('The event bus is closed.');
-      await pub.publish(channelPrefix + topic, encodeEvent(topic, event));
+      await pub
+        .publish(channelPrefix + topic, encodeEvent(topic, event))
+        .catch((error: unknown) => {
+          throw busUnavailable(error);
+        });
     },
 
     async subscribe<K extends keyof BusEvents>(
@@ -247,7 +252,7 @@ export async function createRedisBus(
       } catch (error) {
         signal.removeEventListener('abort', leave);
         channel.listeners.delete(entry);
-        throw error;
+        throw busUnavailable(error);
       }
     },
 
@@ -260,7 +265,9 @@ export async function createRedisBus(
 
     async ping() {
       if (closed) throw new Error('The event bus is closed.');
-      await pub.ping();
+      await pub.ping().catch((error: unknown) => {
+        throw busUnavailable(error);
+      });
     },
 
     async close() {

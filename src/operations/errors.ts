@@ -34,3 +34,21 @@ export class ValidationError extends Error {
     super(message);
   }
 }
+
+/** Which backing service failed. */
+export type BackingService = 'database' | 'event bus';
+
+/**
+ * A backing service (database, event bus) is unreachable, lost its connection or is overloaded:
+ * the request was not wrong and may succeed when retried. Adapters turn their own connection
+ * failures into this error, keeping the original as `cause`.
+ */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+  constructor(
+    readonly service: BackingService,
+    cause: unknown,
+  ) {
+    super(`The ${service} is unavailable.`, { cause });
+  }
+}

@@ -1,16 +1,20 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import type { OperationRecord } from '../operations/model.js';
+import type { OperationEvent, OperationRecord } from '../operations/model.js';
 import type {
   ChangeMeta,
   InsertResult,
   OperationFilter,
   OperationStore,
+  PageQuery,
   WriteCondition,
 } from '../operations/ports.js';
-import { ACTIVE, OperationStatus, TERMINAL } from '../operations/status.js';
+import { ACTIVE, TERMINAL } from '../operations/status.js';
+import { claimPending } from './claim.js';
 import type { Database } from './database.js';
-import { dialectTraits, type StoreDialect } from './dialect-traits.js';
-import { mutableColumns, toEvent, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
+import { type DialectTraits, dialectTraits, type StoreDialect } from './dialect-traits.js';
+import { toEvent, toMs, toRecord } from './store-rows.js';
+import { storeError } from './unavailable.js';
+import { insertOperation, updateOperation } from './writes.js';
 
 export type { StoreDialect } from './dialect-traits.js';
 
@@ -20,51 +24,10 @@ export interface KyselyStoreOptions {
   readonly dialect: StoreDialect;
 }
 
-type Filter = ExpressionBuilder<Database, 'operations'>;
-
-// Two racing first inserts of one key: the loser's unique violation means the winner has
-// committed, so one more lookup finds it. A third attempt only guards against odd drivers.
-const INSERT_ATTEMPTS = 3;
-
 const ACTIVE_STATUSES = [...ACTIVE];
 const TERMINAL_STATUSES = [...TERMINAL];
 
-/** Inserts `record` and its log entry; the caller's transaction makes them one. */
-async function insertWithEvent(tx: Kysely<Database>, record: OperationRecord, meta: ChangeMeta) {
-  await tx.insertInto('operations').values(toRow(record)).execute();
-  await tx.insertInto('operation_events').values(toEventRow(record, meta)).execute();
-}
-
-/** The compare-and-set write of `next`, without its log entry; true when the row was written. */
-async function writeIfCurrent(
-  tx: Kysely<Database>,
-  next: OperationRecord,
-  expected: WriteCondition,
-): Promise<boolean> {
-  const columns = mutableColumns(next);
-  const expiresAt = columns.lease_expires_at;
-  let query = tx
-    .updateTable('operations')
-    .set({
-      ...columns,
-      // `renewLeases` does not bump the revision, so `next` may carry an expiry read before a
-      // renewal that committed since: keep the later one, or this write would undo the heartbeat
-      // and the lease of a healthy worker could run out (taken back as INTERRUPTED).
-      lease_expires_at:
-        expiresAt === null
-          ? null
-          : sql<number>`case when lease_expires_at > ${expiresAt} then lease_expires_at else ${expiresAt} end`,
-    })
-    .where('id', '=', next.id)
-    .where('revision', '=', expected.revision);
-  if (expected.leaseOwner !== undefined) {
-    query = query.where('lease_owner', '=', expected.leaseOwner);
-  }
-  const { numUpdatedRows } = await query.executeTakeFirst();
-  return numUpdatedRows === 1n;
-}
-
-function matches(eb: Filter, filter: OperationFilter) {
+function matches(eb: ExpressionBuilder<Database, 'operations'>, filter: OperationFilter) {
   const conditions = [];
   if (filter.ownerId != null) conditions.push(eb('owner_id', '=', filter.ownerId));
   if (filter.kind != null) conditions.push(eb('kind', '=', filter.kind));
@@ -77,105 +40,49 @@ function matches(eb: Filter, filter: OperationFilter) {
   return eb.and(conditions);
 }
 
-/** An `OperationStore` over Kysely, for SQLite and PostgreSQL alike. */
-export function createKyselyStore(
-  db: Kysely<Database>,
-  options: KyselyStoreOptions,
-): OperationStore {
-  const dialect = dialectTraits[options.dialect];
-  const selectAll = () => db.selectFrom('operations').selectAll();
-  const oldestPending = (from: Kysely<Database>, limit: number) =>
-    from
-      .selectFrom('operations')
-      .selectAll()
-      .where('status', '=', OperationStatus.Pending)
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(limit);
+/**
+ * The `OperationStore` over Kysely, for SQLite and PostgreSQL alike. Every method rejects with
+ * `UnavailableError` when the database cannot be reached (see `unavailable.ts`).
+ */
+export class KyselyStore implements OperationStore {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: DialectTraits;
 
-  async function insertOnce(record: OperationRecord, key: string, cutoff: Date, meta: ChangeMeta) {
-    return dialect.writeTransaction(db, async (tx): Promise<InsertResult> => {
-      const found = await tx
-        .selectFrom('operations')
-        .selectAll()
-        .where('owner_id', '=', record.ownerId)
-        .where('idempotency_key', '=', key)
-        .executeTakeFirst();
-      if (found !== undefined) {
-        const existing = toRecord(found);
-        if (toMs(existing.createdAt) >= toMs(cutoff)) return { inserted: false, existing };
-        await tx
-          .updateTable('operations')
-          .set({ idempotency_key: null })
-          .where('id', '=', found.id)
-          .execute();
-      }
-      await insertWithEvent(tx, record, meta);
-      return { inserted: true, record };
+  constructor(db: Kysely<Database>, options: KyselyStoreOptions) {
+    this.#db = db;
+    this.#dialect = dialectTraits[options.dialect];
+  }
+
+  get(id: string): Promise<OperationRecord | null> {
+    return guarded(async () => {
+      const row = await this.#selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? null : toRecord(row);
     });
   }
 
-  return {
-    async get(id) {
-      const row = await selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined ? null : toRecord(row);
-    },
+  insert(record: OperationRecord, idempotencyCutoff: Date, meta: ChangeMeta) {
+    return guarded(
+      (): Promise<InsertResult> =>
+        insertOperation(this.#db, this.#dialect, record, idempotencyCutoff, meta),
+    );
+  }
 
-    async insert(record, idempotencyCutoff, meta) {
-      const key = record.idempotencyKey;
-      if (key === null) {
-        await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, record, meta));
-        return { inserted: true, record };
-      }
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await insertOnce(record, key, idempotencyCutoff, meta);
-        } catch (error) {
-          if (attempt >= INSERT_ATTEMPTS || !dialect.isUniqueViolation(error)) throw error;
-        }
-      }
-    },
+  update(next: OperationRecord, expected: WriteCondition, meta: ChangeMeta): Promise<boolean> {
+    return guarded(() => updateOperation(this.#db, this.#dialect, next, expected, meta));
+  }
 
-    async update(next, expected, meta) {
-      try {
-        return await dialect.writeTransaction(db, async (tx) => {
-          if (!(await writeIfCurrent(tx, next, expected))) return false;
-          await tx.insertInto('operation_events').values(toEventRow(next, meta)).execute();
-          return true;
-        });
-      } catch (error) {
-        // The log entry of this revision exists: another writer won it, and throwing rolled
-        // back our row write. The update itself cannot violate a unique constraint.
-        if (dialect.isUniqueViolation(error)) return false;
-        throw error;
-      }
-    },
+  claimPending(
+    limit: number,
+    claim: (pending: OperationRecord) => OperationRecord | null,
+    meta: ChangeMeta,
+  ): Promise<OperationRecord[]> {
+    if (limit <= 0) return Promise.resolve([]);
+    return guarded(() => claimPending(this.#db, this.#dialect, limit, claim, meta));
+  }
 
-    async claimPending(limit, claim, meta) {
-      if (limit <= 0) return [];
-      return dialect.writeTransaction(db, async (tx) => {
-        const query = oldestPending(tx, limit);
-        const rows = await (dialect.lockRowsToClaim
-          ? query.forUpdate().skipLocked()
-          : query
-        ).execute();
-        const written: OperationRecord[] = [];
-        for (const row of rows) {
-          const pending = toRecord(row);
-          const next = claim(pending);
-          // The rows are ours until commit, so the compare-and-set only guards against misuse.
-          if (next !== null && (await writeIfCurrent(tx, next, pending))) written.push(next);
-        }
-        if (written.length > 0) {
-          const events = written.map((record) => toEventRow(record, meta));
-          await tx.insertInto('operation_events').values(events).execute();
-        }
-        return written;
-      });
-    },
-
-    async events(id, afterRevision, limit) {
-      const rows = await db
+  events(id: string, afterRevision: number, limit: number): Promise<OperationEvent[]> {
+    return guarded(async () => {
+      const rows = await this.#db
         .selectFrom('operation_events')
         .selectAll()
         .where('operation_id', '=', id)
@@ -184,10 +91,12 @@ export function createKyselyStore(
         .limit(limit)
         .execute();
       return rows.map(toEvent);
-    },
+    });
+  }
 
-    async eventsSince(since, limit) {
-      const rows = await db
+  eventsSince(since: Date, limit: number): Promise<OperationEvent[]> {
+    return guarded(async () => {
+      const rows = await this.#db
         .selectFrom('operation_events')
         .selectAll()
         .where('at', '>=', toMs(since))
@@ -197,11 +106,14 @@ export function createKyselyStore(
         .limit(limit)
         .execute();
       return rows.map(toEvent);
-    },
-    async list({ direction, key, limit, ...filter }) {
+    });
+  }
+
+  list({ direction, key, limit, ...filter }: PageQuery): Promise<OperationRecord[]> {
+    return guarded(async () => {
       const newer = direction === 'newer';
       const order = newer ? 'asc' : 'desc';
-      let query = selectAll().where((eb) => matches(eb, filter));
+      let query = this.#selectAll().where((eb) => matches(eb, filter));
       if (key !== null) {
         query = query.where((eb) =>
           eb(
@@ -218,21 +130,25 @@ export function createKyselyStore(
         .execute();
       const records = rows.map(toRecord);
       return newer ? records.reverse() : records;
-    },
+    });
+  }
 
-    async count(filter) {
-      const row = await db
+  count(filter: OperationFilter): Promise<number> {
+    return guarded(async () => {
+      const row = await this.#db
         .selectFrom('operations')
         .select((eb) => eb.fn.countAll<number | string>().as('count'))
         .where((eb) => matches(eb, filter))
         .executeTakeFirstOrThrow();
       return Number(row.count);
-    },
+    });
+  }
 
-    async renewLeases(owner, ids, expiresAt) {
-      if (ids.length === 0) return [];
+  renewLeases(owner: string, ids: readonly string[], expiresAt: Date): Promise<OperationRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return guarded(async () => {
       // One statement, so the rows returned are exactly the rows renewed.
-      const rows = await db
+      const rows = await this.#db
         .updateTable('operations')
         .set({ lease_expires_at: toMs(expiresAt) })
         .where('lease_owner', '=', owner)
@@ -241,10 +157,12 @@ export function createKyselyStore(
         .returningAll()
         .execute();
       return rows.map(toRecord);
-    },
+    });
+  }
 
-    async expiredLeases(now, limit) {
-      const rows = await selectAll()
+  expiredLeases(now: Date, limit: number): Promise<OperationRecord[]> {
+    return guarded(async () => {
+      const rows = await this.#selectAll()
         .where('status', 'in', ACTIVE_STATUSES)
         .where('lease_expires_at', '<', toMs(now))
         .orderBy('lease_expires_at', 'asc')
@@ -252,10 +170,12 @@ export function createKyselyStore(
         .limit(limit)
         .execute();
       return rows.map(toRecord);
-    },
+    });
+  }
 
-    async deleteFinishedBefore(cutoff) {
-      return dialect.writeTransaction(db, async (tx) => {
+  deleteFinishedBefore(cutoff: Date): Promise<number> {
+    return guarded(() =>
+      this.#dialect.writeTransaction(this.#db, async (tx) => {
         const expired = tx
           .selectFrom('operations')
           .select('id')
@@ -269,15 +189,38 @@ export function createKyselyStore(
           .where('finished_at', '<', toMs(cutoff))
           .executeTakeFirst();
         return Number(numDeletedRows);
-      });
-    },
+      }),
+    );
+  }
 
-    async ping() {
-      await sql`select 1`.execute(db);
-    },
+  ping(): Promise<void> {
+    return guarded(async () => {
+      await sql`select 1`.execute(this.#db);
+    });
+  }
 
-    async close() {
-      await db.destroy();
-    },
-  };
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+
+  #selectAll() {
+    return this.#db.selectFrom('operations').selectAll();
+  }
+}
+
+/** Runs one store call, turning a lost or unreachable database into `UnavailableError`. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+/** An `OperationStore` over Kysely (see `KyselyStore`). */
+export function createKyselyStore(
+  db: Kysely<Database>,
+  options: KyselyStoreOptions,
+): OperationStore {
+  return new KyselyStore(db, options);
 }

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js';
 import type { Logger } from '../../src/logger.js';
+import { UnavailableError } from '../../src/operations/errors.js';
 import type { EventBus } from '../../src/operations/ports.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, within } from '../helpers/wait.js';
@@ -238,12 +239,14 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
       'createRedisBus to resolve for an unreachable Redis',
       5_000,
     );
-    expect(await outcome(bus.ping(), 'ping to settle')).toBeInstanceOf(Error);
+    expect(await outcome(bus.ping(), 'ping to settle')).toBeInstanceOf(UnavailableError);
     expect(
       await outcome(bus.publish('operation.cancel', { id: 'x' }), 'publish to settle'),
-    ).toBeInstanceOf(Error);
+    ).toBeInstanceOf(UnavailableError);
     const subscribed = bus.subscribe('operation.cancel', () => {}, new AbortController().signal);
-    expect(await outcome(subscribed, 'subscribe to settle', 5_000)).toBeInstanceOf(Error);
+    expect(await outcome(subscribed, 'subscribe to settle', 5_000)).toBeInstanceOf(
+      UnavailableError,
+    );
     expect(await outcome(bus.close(), 'close to settle')).toBe('resolved');
   });
 
@@ -260,12 +263,14 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const cutAt = new Date();
     link.cut();
     // A command written as the connection breaks fails after commandTimeoutMs; later ones at once.
-    expect(await outcome(b.ping(), 'ping to settle')).toBeInstanceOf(Error);
+    expect(await outcome(b.ping(), 'ping to settle')).toBeInstanceOf(UnavailableError);
     expect(await outcome(b.publish('operation.cancel', { id: 'x' }), 'publish')).toBeInstanceOf(
       Error,
     );
     const subscribed = b.subscribe('operation.cancel', () => {}, life.signal);
-    expect(await outcome(subscribed, 'subscribe to settle', 5_000)).toBeInstanceOf(Error);
+    expect(await outcome(subscribed, 'subscribe to settle', 5_000)).toBeInstanceOf(
+      UnavailableError,
+    );
     await a.publish('operation.changed', minimalRecord({ revision: 1 })); // lost: b is away
     expect(resyncs.received).toEqual([]);
 

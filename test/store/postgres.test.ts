@@ -3,10 +3,12 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { UnavailableError } from '../../src/operations/errors.js';
 import type { OperationRecord } from '../../src/operations/model.js';
 import type { OperationStore } from '../../src/operations/ports.js';
 import { claim } from '../../src/operations/transitions.js';
 import { connectStore, openPostgres, type StoreConnection } from '../../src/store/connect.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { describeStoreSuite } from './store.suite.js';
 import { at, DAY, META, op } from './store-fixture.js';
@@ -193,6 +195,48 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
       });
       await expect(failed).rejects.toThrow('not queryable');
       await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('rejects with UnavailableError while the database is unreachable, and works again after', async () => {
+      const relay = await startTcpProxy(url as string);
+      try {
+        const through = new URL(url as string);
+        through.port = new URL(relay.url).port;
+        const { store } = await open(freshSchema(), quiet, through.toString());
+        const record = op();
+        await store.insert(record, at(-DAY), META);
+
+        relay.cut();
+        const failures = await Promise.all(
+          [store.get(record.id), store.insert(op(), at(-DAY), META), store.ping()].map((call) =>
+            call.then(
+              () => null,
+              (error: unknown) => error,
+            ),
+          ),
+        );
+        for (const failure of failures) {
+          expect(failure).toBeInstanceOf(UnavailableError);
+          expect(failure).toMatchObject({
+            service: 'database',
+            message: 'The database is unavailable.',
+          });
+          expect((failure as Error).cause).toBeInstanceOf(Error);
+        }
+
+        relay.restore();
+        await waitFor(
+          () =>
+            store.ping().then(
+              () => true,
+              () => false,
+            ),
+          'the store to reach the database again',
+        );
+        expect(await store.get(record.id)).toEqual(record);
+      } finally {
+        await relay.close();
+      }
     });
 
     it('skips a pending operation another transaction holds instead of waiting', async () => {

@@ -1,0 +1,122 @@
+import { type Kysely, sql } from 'kysely';
+import type { OperationRecord } from '../operations/model.js';
+import type { ChangeMeta, InsertResult, WriteCondition } from '../operations/ports.js';
+import type { Database } from './database.js';
+import type { DialectTraits } from './dialect-traits.js';
+import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
+
+// Two racing first inserts of one key: the loser's unique violation means the winner has
+// committed, so one more lookup finds it. A third attempt only guards against odd drivers.
+const INSERT_ATTEMPTS = 3;
+
+/** Inserts `record` and its log entry; the caller's transaction makes them one. */
+async function insertWithEvent(tx: Kysely<Database>, record: OperationRecord, meta: ChangeMeta) {
+  await tx.insertInto('operations').values(toRow(record)).execute();
+  await tx.insertInto('operation_events').values(toEventRow(record, meta)).execute();
+}
+
+/**
+ * The idempotent insert in one write transaction: the operation of the same owner and key created
+ * at or after `cutoff` wins; an older one gives its key up to `record`.
+ */
+function insertOnce(
+  db: Kysely<Database>,
+  dialect: DialectTraits,
+  record: OperationRecord,
+  key: string,
+  cutoff: Date,
+  meta: ChangeMeta,
+): Promise<InsertResult> {
+  return dialect.writeTransaction(db, async (tx): Promise<InsertResult> => {
+    const found = await tx
+      .selectFrom('operations')
+      .selectAll()
+      .where('owner_id', '=', record.ownerId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    if (found !== undefined) {
+      const existing = toRecord(found);
+      if (toMs(existing.createdAt) >= toMs(cutoff)) return { inserted: false, existing };
+      await tx
+        .updateTable('operations')
+        .set({ idempotency_key: null })
+        .where('id', '=', found.id)
+        .execute();
+    }
+    await insertWithEvent(tx, record, meta);
+    return { inserted: true, record };
+  });
+}
+
+/** `OperationStore.insert`. */
+export async function insertOperation(
+  db: Kysely<Database>,
+  dialect: DialectTraits,
+  record: OperationRecord,
+  cutoff: Date,
+  meta: ChangeMeta,
+): Promise<InsertResult> {
+  const key = record.idempotencyKey;
+  if (key === null) {
+    await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, record, meta));
+    return { inserted: true, record };
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insertOnce(db, dialect, record, key, cutoff, meta);
+    } catch (error) {
+      if (attempt >= INSERT_ATTEMPTS || !dialect.isUniqueViolation(error)) throw error;
+    }
+  }
+}
+
+/** The compare-and-set write of `next`, without its log entry; true when the row was written. */
+export async function writeIfCurrent(
+  tx: Kysely<Database>,
+  next: OperationRecord,
+  expected: WriteCondition,
+): Promise<boolean> {
+  const columns = mutableColumns(next);
+  const expiresAt = columns.lease_expires_at;
+  let query = tx
+    .updateTable('operations')
+    .set({
+      ...columns,
+      // `renewLeases` does not bump the revision, so `next` may carry an expiry read before a
+      // renewal that committed since: keep the later one, or this write would undo the heartbeat
+      // and the lease of a healthy worker could run out (taken back as INTERRUPTED).
+      lease_expires_at:
+        expiresAt === null
+          ? null
+          : sql<number>`case when lease_expires_at > ${expiresAt} then lease_expires_at else ${expiresAt} end`,
+    })
+    .where('id', '=', next.id)
+    .where('revision', '=', expected.revision);
+  if (expected.leaseOwner !== undefined) {
+    query = query.where('lease_owner', '=', expected.leaseOwner);
+  }
+  const { numUpdatedRows } = await query.executeTakeFirst();
+  return numUpdatedRows === 1n;
+}
+
+/** `OperationStore.update`: the compare-and-set write and its log entry in one transaction. */
+export async function updateOperation(
+  db: Kysely<Database>,
+  dialect: DialectTraits,
+  next: OperationRecord,
+  expected: WriteCondition,
+  meta: ChangeMeta,
+): Promise<boolean> {
+  try {
+    return await dialect.writeTransaction(db, async (tx) => {
+      if (!(await writeIfCurrent(tx, next, expected))) return false;
+      await tx.insertInto('operation_events').values(toEventRow(next, meta)).execute();
+      return true;
+    });
+  } catch (error) {
+    // The log entry of this revision exists: another writer won it, and throwing rolled back our
+    // row write. The update itself cannot violate a unique constraint.
+    if (dialect.isUniqueViolation(error)) return false;
+    throw error;
+  }
+}
