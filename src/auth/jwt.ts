@@ -24,9 +24,23 @@ export interface VerifierOptions {
   readonly clockToleranceSec: number;
 }
 
+/** What kind of failure a refused token or header is: safe to tell the client, unlike `reason`. */
+export const AuthFailureKind = {
+  /** No credentials at all. */
+  Missing: 'missing',
+  /** Something was sent, but not `Bearer <token>`. */
+  Malformed: 'malformed',
+  /** A well-formed token whose `exp` has passed. */
+  Expired: 'expired',
+  /** A token that does not verify (signature, algorithm, claims). */
+  Invalid: 'invalid',
+} as const;
+export type AuthFailureKind = (typeof AuthFailureKind)[keyof typeof AuthFailureKind];
+
 /** A token or header that does not authenticate anyone; `reason` is for logs, never for clients. */
 export interface AuthFailure {
   readonly ok: false;
+  readonly kind: AuthFailureKind;
   readonly reason: string;
 }
 
@@ -56,7 +70,11 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 /** OpenID Connect Core §2 caps `sub` at 255 characters; longer ones would become owner ids. */
 const MAX_SUBJECT_LENGTH = 255;
 
-const fail = (reason: string): AuthFailure => ({ ok: false, reason });
+const fail = (reason: string, kind: AuthFailureKind = AuthFailureKind.Invalid): AuthFailure => ({
+  ok: false,
+  kind,
+  reason,
+});
 
 /**
  * The algorithm pinned to a key: secret → HS256 (at least 32 bytes), RSA (at least 2048 bits) →
@@ -113,6 +131,8 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
       decoded = jwt.verify(token, keys.key, verifyOptions);
     } catch (error) {
       // jsonwebtoken's messages name the failed check and never echo the token.
+      if (error instanceof jwt.TokenExpiredError)
+        return fail(error.message, AuthFailureKind.Expired);
       return fail(error instanceof jwt.JsonWebTokenError ? error.message : 'token not verifiable');
     }
     // RFC 7515 §4.1.11: extensions listed in `crit` must be understood, and we understand none.
@@ -138,10 +158,12 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
     verify,
     verifyBearer(header) {
       if (header === null || header === undefined || header === '') {
-        return fail('no authorization header');
+        return fail('no authorization header', AuthFailureKind.Missing);
       }
       const token = BEARER.exec(header)?.[1];
-      return token === undefined ? fail('authorization is not "Bearer <token>"') : verify(token);
+      return token === undefined
+        ? fail('authorization is not "Bearer <token>"', AuthFailureKind.Malformed)
+        : verify(token);
     },
   };
 }

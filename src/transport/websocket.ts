@@ -9,6 +9,7 @@ import type { Verifier } from '../auth/jwt.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
+import { authorizationFrom, refusalFor } from './connection-params.js';
 import { at } from './expiry.js';
 import { withRequestId } from './request-id.js';
 import type { YogaApp } from './yoga.js';
@@ -60,7 +61,8 @@ export interface WebSocketEdge {
 
 /**
  * Serves graphql-ws on `server`. The token travels in `connection_init` as
- * `{"authorization": "Bearer …"}`; a bad one closes with 4403, and so does its expiry later.
+ * `{"authorization": "Bearer …"}` (key in any case, or inside `headers`); a missing or bad one
+ * closes with 4403 and a reason that says what was wrong, and so does its expiry later.
  */
 export function attachWebSocket(
   server: Server,
@@ -97,13 +99,17 @@ export function attachWebSocket(
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
-        const result = verifier.verifyBearer(
-          typeof authorization === 'string' ? authorization : null,
-        );
+        const found = authorizationFrom(ctx.connectionParams);
+        const result = found.ok ? verifier.verifyBearer(found.value) : found;
         if (!result.ok) {
-          logger.debug('WebSocket authentication failed', { reason: result.reason });
-          return false; // graphql-ws closes with 4403 Forbidden
+          const refusal = 'refusal' in result ? result.refusal : refusalFor(result);
+          logger.debug('WebSocket authentication failed', {
+            reason: 'reason' in result ? result.reason : refusal,
+          });
+          // Closed here first so that the reason says what was wrong; the close with a bare
+          // "Forbidden" that graphql-ws makes after `false` is then a no-op.
+          ctx.extra.socket.close(CloseCode.Forbidden, refusal);
+          return false;
         }
         const state = ctx.extra;
         state.viewer = result.viewer;

@@ -497,20 +497,78 @@ describe('token expiry', () => {
 });
 
 describe('WebSocket connection_init shapes', () => {
+  const expired = () => handMade(claims({ sub: 'alice', exp: now() - 60 }));
   it.each([
-    ['no payload', undefined],
-    ['an empty payload', {}],
-    ['authorization as a number', { authorization: 42 }],
-    ['authorization as an array', { authorization: [`Bearer ${tokenFor('alice')}`] }],
-    ['the token without the scheme', { authorization: tokenFor('alice') }],
-  ])('closes with 4403 for %s', async (_name, payload) => {
+    [
+      'no payload',
+      undefined,
+      'No token: send {"authorization": "Bearer <token>"} in connection_init',
+    ],
+    [
+      'an empty payload',
+      {},
+      'No token: send {"authorization": "Bearer <token>"} in connection_init',
+    ],
+    [
+      'an empty headers object',
+      { headers: {} },
+      'No token: send {"authorization": "Bearer <token>"} in connection_init',
+    ],
+    [
+      'authorization as a number',
+      { authorization: 42 },
+      'The authorization value must be the string "Bearer <token>"',
+    ],
+    [
+      'authorization as an array',
+      { authorization: [`Bearer ${tokenFor('alice')}`] },
+      'The authorization value must be the string "Bearer <token>"',
+    ],
+    [
+      'the token without the scheme',
+      { authorization: tokenFor('alice') },
+      'The authorization value is not "Bearer <token>"',
+    ],
+    ['an expired token', { Authorization: `Bearer ${expired()}` }, 'The token has expired'],
+    [
+      'a bad signature inside headers',
+      { headers: { Authorization: `Bearer ${badSignature(tokenFor('alice'))}` } },
+      'The token is not valid (signature, algorithm or claims)',
+    ],
+    [
+      'two different tokens under two spellings',
+      { authorization: `Bearer ${tokenFor('alice')}`, Authorization: `Bearer ${tokenFor('bob')}` },
+      'connection_init carries several different authorization values',
+    ],
+  ])(
+    'closes with 4403 for %s, saying why without echoing the token',
+    async (_name, payload, reason) => {
+      const server = await startTestServer();
+      const ws = await handshake(server.wsUrl, payload as Record<string, unknown> | undefined);
+      expect(ws).toEqual({ acked: false, messages: [], close: { code: 4403, reason } });
+      // The server keeps serving.
+      expect(
+        (await handshake(server.wsUrl, { authorization: `Bearer ${tokenFor('alice')}` })).acked,
+      ).toBe(true);
+    },
+  );
+
+  it.each([
+    ['authorization', (t: string) => ({ authorization: `Bearer ${t}` })],
+    ['Authorization', (t: string) => ({ Authorization: `Bearer ${t}` })],
+    ['AUTHORIZATION', (t: string) => ({ AUTHORIZATION: `Bearer ${t}` })],
+    ['headers.Authorization', (t: string) => ({ headers: { Authorization: `Bearer ${t}` } })],
+    ['headers.authorization', (t: string) => ({ headers: { authorization: `Bearer ${t}` } })],
+    [
+      'the same token under two spellings',
+      (t: string) => ({ authorization: `Bearer ${t}`, headers: { Authorization: `Bearer ${t}` } }),
+    ],
+  ])('accepts the token as %s and runs as its subject', async (_name, payload) => {
     const server = await startTestServer();
-    const ws = await handshake(server.wsUrl, payload as Record<string, unknown> | undefined);
-    expect(ws).toMatchObject({ acked: false, close: { code: 4403 } });
-    expect(ws.messages).toEqual([]);
-    // The server keeps serving.
-    expect(
-      (await handshake(server.wsUrl, { authorization: `Bearer ${tokenFor('alice')}` })).acked,
-    ).toBe(true);
+    const ws = wsClient(server.wsUrl, null, { connectionParams: payload(tokenFor('carol')) });
+    const viewer = ws.subscribe(VIEWER);
+    expect(await viewer.results.next()).toEqual({
+      data: { viewer: { id: 'carol', isAdmin: false } },
+    });
   });
 });

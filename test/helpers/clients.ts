@@ -136,11 +136,14 @@ export interface WsClient {
   dispose(): Promise<void>;
 }
 
-/** Connects with graphql-ws, sending `{authorization: "Bearer …"}` in connection_init. */
+/**
+ * Connects with graphql-ws, sending `{authorization: "Bearer …"}` in connection_init (or
+ * `options.connectionParams` as they are).
+ */
 export function wsClient(
   url: string,
   token: string | null,
-  options: { lazy?: boolean } = {},
+  options: { lazy?: boolean; connectionParams?: Record<string, unknown> } = {},
 ): WsClient {
   const closes: WsClient['closes'] = new EventQueue();
   const connected = new EventQueue<true>();
@@ -149,7 +152,8 @@ export function wsClient(
     webSocketImpl: WebSocket,
     lazy: options.lazy ?? false,
     retryAttempts: 0,
-    connectionParams: token === null ? {} : { authorization: `Bearer ${token}` },
+    connectionParams:
+      options.connectionParams ?? (token === null ? {} : { authorization: `Bearer ${token}` }),
     on: {
       connected: () => connected.push(true),
       closed: (event) => {
