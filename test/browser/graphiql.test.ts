@@ -7,6 +7,13 @@ import { launchChromium } from './dashboard-page.js';
 let browser: Browser;
 let server: TestServer;
 
+/**
+ * GraphiQL is one 9 MB script that every page load parses and compiles: seconds on an idle
+ * machine, many more on a loaded one. The tests wait for what the page shows, with room to spare.
+ */
+const PAGE_TEST = { timeout: 180_000 };
+const PAGE_WAIT_MS = 60_000;
+
 beforeAll(async () => {
   browser = await launchChromium();
 });
@@ -20,6 +27,13 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** A new page whose every wait allows for a slow machine. */
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(PAGE_WAIT_MS);
+  return page;
+}
+
 /** Opens GraphiQL with `document` in its editor and runs it with the ▶ button. */
 async function run(page: Page, document: string): Promise<void> {
   await page.goto(`${server.url}?query=${encodeURIComponent(document)}`);
@@ -31,64 +45,95 @@ async function response(page: Page): Promise<string> {
   return ((await page.locator('.graphiql-response').textContent()) ?? '').replace(/\s+/g, '');
 }
 
-it('opens with the start, watch and cancel examples and the development token', async () => {
-  expect(server.app.devToken).not.toBeNull();
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(server.url);
-  // Monaco renders spaces as no-break spaces.
-  const editorText = async () =>
-    ((await page.locator('.graphiql-query-editor').textContent()) ?? '').replaceAll('\u00a0', ' ');
-  await expect.poll(editorText).toContain('mutation Start');
-  const text = await editorText();
-  expect(text).toContain('subscription Watch');
-  expect(text).toContain('mutation Cancel');
-  await page.getByText('Headers', { exact: true }).click();
-  await expect
-    .poll(async () =>
-      ((await page.locator('.graphiql-editor-tool').textContent()) ?? '').replaceAll('\u00a0', ' '),
-    )
-    .toContain('"Authorization": "Bearer eyJ');
-  await page.close();
-});
+it(
+  'opens with the start, watch and cancel examples and the development token',
+  PAGE_TEST,
+  async () => {
+    expect(server.app.devToken).not.toBeNull();
+    const page = await newPage();
+    await page.goto(server.url);
+    // Monaco renders spaces as no-break spaces.
+    const editorText = async () =>
+      ((await page.locator('.graphiql-query-editor').textContent()) ?? '').replaceAll(
+        '\u00a0',
+        ' ',
+      );
+    await expect.poll(editorText, { timeout: PAGE_WAIT_MS }).toContain('mutation Start');
+    const text = await editorText();
+    expect(text).toContain('subscription Watch');
+    expect(text).toContain('mutation Cancel');
+    await page.getByText('Headers', { exact: true }).click();
+    await expect
+      .poll(
+        async () =>
+          ((await page.locator('.graphiql-editor-tool').textContent()) ?? '').replaceAll(
+            '\u00a0',
+            ' ',
+          ),
+        { timeout: PAGE_WAIT_MS },
+      )
+      .toContain('"Authorization": "Bearer eyJ');
+    await page.close();
+  },
+);
 
-it('starts, watches live over SSE and cancels with the token from its headers editor', async () => {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await run(
-    page,
-    'mutation Start { startOperation(input: { kind: "demo.sleep", input: { ms: 60000, steps: 600 } }) { __typename ... on StartOperationSuccess { operation { id ownerId } } } }',
-  );
-  const started = await waitFor(
-    async () =>
-      /"__typename":"StartOperationSuccess","operation":\{"id":"([^"]+)"/.exec(
-        await response(page),
-      ),
-    'the Start mutation to answer',
-  );
-  expect(await response(page)).toContain('"ownerId":"developer"');
-  const id = started[1] ?? '';
+it(
+  'starts, watches live over SSE and cancels with the token from its headers editor',
+  PAGE_TEST,
+  async () => {
+    const page = await newPage();
+    // How the page talks to the server: every GraphQL response's content type, and any WebSocket.
+    const contentTypes: string[] = [];
+    const sockets: string[] = [];
+    page.on('response', (answer) => {
+      if (new URL(answer.url()).pathname === '/graphql')
+        contentTypes.push(answer.headers()['content-type'] ?? '');
+    });
+    page.on('websocket', (socket) => sockets.push(socket.url()));
+    await run(
+      page,
+      'mutation Start { startOperation(input: { kind: "demo.sleep", input: { ms: 60000, steps: 600 } }) { __typename ... on StartOperationSuccess { operation { id ownerId } } } }',
+    );
+    const started = await waitFor(
+      async () =>
+        /"__typename":"StartOperationSuccess","operation":\{"id":"([^"]+)"/.exec(
+          await response(page),
+        ),
+      'the Start mutation to answer',
+      PAGE_WAIT_MS,
+    );
+    expect(await response(page)).toContain('"ownerId":"developer"');
+    const id = started[1] ?? '';
 
-  await run(
-    page,
-    `subscription Watch { operationUpdated(id: "${id}") { status progress revision } }`,
-  );
-  await waitFor(
-    async () => /"status":"RUNNING","progress":0\.\d+/.test(await response(page)),
-    'a live progress update in the response pane',
-  );
+    await run(
+      page,
+      `subscription Watch { operationUpdated(id: "${id}") { status progress revision } }`,
+    );
+    await waitFor(
+      async () => /"status":"RUNNING","progress":0\.\d+/.test(await response(page)),
+      'a live progress update in the response pane',
+      PAGE_WAIT_MS,
+    );
+    // The subscription came as a server-sent event stream; nothing opened a WebSocket.
+    expect(contentTypes.some((type) => type.startsWith('text/event-stream'))).toBe(true);
+    expect(sockets).toEqual([]);
 
-  const other = await browser.newPage();
-  await run(
-    other,
-    `mutation Cancel { cancelOperation(input: { id: "${id}", reason: "from GraphiQL" }) { __typename } }`,
-  );
-  await waitFor(
-    async () => (await response(other)).includes('"__typename":"CancelOperationSuccess"'),
-    'the Cancel mutation to answer',
-  );
-  await waitFor(
-    async () => (await response(page)).includes('"status":"CANCELLED"'),
-    'the watching page to show CANCELLED',
-  );
-  await page.close();
-  await other.close();
-});
+    const other = await newPage();
+    await run(
+      other,
+      `mutation Cancel { cancelOperation(input: { id: "${id}", reason: "from GraphiQL" }) { __typename } }`,
+    );
+    await waitFor(
+      async () => (await response(other)).includes('"__typename":"CancelOperationSuccess"'),
+      'the Cancel mutation to answer',
+      PAGE_WAIT_MS,
+    );
+    await waitFor(
+      async () => (await response(page)).includes('"status":"CANCELLED"'),
+      'the watching page to show CANCELLED',
+      PAGE_WAIT_MS,
+    );
+    await page.close();
+    await other.close();
+  },
+);
