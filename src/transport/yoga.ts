@@ -1,5 +1,5 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { type ExecutionResult, GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Verifier } from '../auth/jwt.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -41,14 +41,24 @@ function isGraphiQLPage(request: Request): boolean {
   return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
 }
 
-function authFailureResponse(message: string): Response {
+/**
+ * The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): `error="invalid_token"` when a bearer
+ * token was sent and refused; none when the request carried no bearer token at all (§3.1).
+ */
+function challengeFor(authorization: string | null): string {
+  return /^bearer(\s|$)/i.test(authorization?.trim() ?? '')
+    ? 'Bearer error="invalid_token"'
+    : 'Bearer';
+}
+
+function authFailureResponse(message: string, challenge: string): Response {
   return new Response(
     JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.Unauthenticated } }] }),
     {
       status: 401,
       headers: {
         'content-type': 'application/json; charset=utf-8',
-        'www-authenticate': 'Bearer',
+        'www-authenticate': challenge,
       },
     },
   );
@@ -65,9 +75,12 @@ function useBearerAuth(
   return {
     onRequest({ request, endResponse }) {
       if (isGraphiQLPage(request)) return;
-      const result = verifier.verifyBearer(request.headers.get('authorization'));
+      const authorization = request.headers.get('authorization');
+      const result = verifier.verifyBearer(authorization);
       if (!result.ok) {
-        endResponse(authFailureResponse('A valid bearer token is required.'));
+        endResponse(
+          authFailureResponse('A valid bearer token is required.', challengeFor(authorization)),
+        );
         return;
       }
       viewers.set(request, result.viewer);
@@ -166,19 +179,35 @@ function useExpiryCutoff(): Plugin<ServerContext> {
 }
 
 /**
- * Variable coercion errors ("wrong type") come from the executor tagged HTTP 400 but not as a
- * spec status, so yoga would send 400 to `application/json` clients too; the GraphQL over HTTP
- * spec wants 200 there (and 400 only for `application/graphql-response+json`).
+ * Variable coercion errors ("wrong type", "not provided") are the client's input: graphql-js points
+ * them at the variable's definition, and they get `BAD_USER_INPUT` like every other refused
+ * argument. Coming from the executor tagged HTTP 400 but not as a spec status, yoga would send
+ * 400 to `application/json` clients too; the GraphQL over HTTP spec wants 200 there (and 400 only
+ * for `application/graphql-response+json`).
  */
-function useSpecStatusForVariableErrors(): Plugin<ServerContext> {
+function tagVariableErrors(result: ExecutionResult): void {
+  if (result.data !== undefined) return;
+  for (const error of result.errors ?? []) {
+    const extensions = error.extensions as Record<string, unknown>;
+    if (error.nodes?.some((node) => node.kind === Kind.VARIABLE_DEFINITION)) {
+      extensions.code ??= ErrorCode.BadUserInput;
+    }
+    const http = extensions.http as { status?: number; spec?: boolean } | undefined;
+    if (http?.status === 400 && http.spec === undefined) http.spec = true;
+  }
+}
+
+/** Applies `tagVariableErrors` to queries and mutations, and to subscriptions refused at once. */
+function useVariableErrors(): Plugin<ServerContext> {
   return {
     onExecute: () => ({
       onExecuteDone({ result }) {
-        if (isAsyncIterable(result) || result.data !== undefined) return;
-        for (const error of result.errors ?? []) {
-          const http = error.extensions?.http as { status?: number; spec?: boolean } | undefined;
-          if (http?.status === 400 && http.spec === undefined) http.spec = true;
-        }
+        if (!isAsyncIterable(result)) tagVariableErrors(result);
+      },
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult({ result }) {
+        if (!isAsyncIterable(result)) tagVariableErrors(result);
       },
     }),
   };
@@ -217,7 +246,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     plugins: [
       useBearerAuth(verifier, viewers),
       useExpiryCutoff(),
-      useSpecStatusForVariableErrors(),
+      useVariableErrors(),
       ...documentLimitPlugins(options.production),
     ],
     context: (initial) => {

@@ -100,7 +100,7 @@ async function expectRefusedEverywhere(
   expect(started.status).toBe(401);
   expect(started.body.data).toBeUndefined();
   expect(started.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-  expect(started.headers.get('www-authenticate')).toBe('Bearer');
+  expect(started.headers.get('www-authenticate')).toMatch(/^Bearer( error="invalid_token")?$/);
 
   const read = await gql(server.url, null, VIEWER, undefined, headers);
   expect(read.status).toBe(401);
@@ -195,6 +195,35 @@ describe('authentication with HS256 (JWT_SECRET)', () => {
     const server = await startTestServer();
     await expectRefusedEverywhere(server, authorization(), tokenFor('root', { admin: true }));
   });
+
+  it.each([
+    ['no Authorization header', 'Bearer', () => null],
+    ['another scheme (Basic)', 'Bearer', () => 'Basic bWFsbG9yeTpwdw=='],
+    ['a bad signature', 'Bearer error="invalid_token"', () => `Bearer ${badSignature(valid())}`],
+    [
+      'an expired token',
+      'Bearer error="invalid_token"',
+      () => `Bearer ${handMade(claims({ exp: now() - 60 }))}`,
+    ],
+    ['"Bearer" with no token', 'Bearer error="invalid_token"', () => 'Bearer'],
+  ])(
+    'challenges %s on HTTP and SSE with WWW-Authenticate: %s (RFC 6750 §3)',
+    async (_name, challenge, authorization) => {
+      const server = await startTestServer();
+      const value = authorization();
+      const headers: Record<string, string> = value === null ? {} : { authorization: value };
+      const http = await gql(server.url, null, VIEWER, undefined, headers);
+      expect(http.status).toBe(401);
+      expect(http.headers.get('www-authenticate')).toBe(challenge);
+      const stream = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+        body: JSON.stringify({ query: FEED }),
+      });
+      expect(stream.status).toBe(401);
+      expect(stream.headers.get('www-authenticate')).toBe(challenge);
+    },
+  );
 
   it('accepts a valid HS256 token on HTTP, SSE and WebSocket (control)', async () => {
     const server = await startTestServer();

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { serverAudits } from 'graphql-http';
 import { describe, expect, it } from 'vitest';
-import { gql } from '../helpers/clients.js';
+import { gql, sse, wsClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer, tokenFor } from '../helpers/server.js';
 
 const START = `mutation($input: StartOperationInput!) { startOperation(input: $input) { __typename } }`;
@@ -229,11 +229,34 @@ describe('malformed requests', () => {
       expect(r.json.errors[0].message).toMatch(
         /^Variable "\$input" got invalid value 42 at "input\.kind"; String cannot represent a non string value: 42/,
       );
+      expect(r.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
       expect(await rowCount(server)).toBe(0);
       // GraphQL over HTTP: a variable coercion failure is a 200 for application/json clients.
       expect(r.status).toBe(status);
     },
   );
+
+  it('tags variable coercion errors BAD_USER_INPUT over SSE and WebSocket too', async () => {
+    const server = await startTestServer();
+    const token = tokenFor('alice');
+    const WATCH = 'subscription($id: ID!) { operationUpdated(id: $id) { id } }';
+    const missing = /^Variable "\$id" of required type "ID!" was not provided\./;
+
+    const overSse = await sse(server.url, token, WATCH, {});
+    const sseResult = await overSse.results.next();
+    expect(sseResult.errors?.[0]?.message).toMatch(missing);
+    expect(sseResult.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+    const ws = wsClient(server.wsUrl, token);
+    const wsSubscription = ws.subscribe(WATCH, { id: { not: 'an id' } });
+    const wsResult = await wsSubscription.results.next();
+    expect(wsResult.errors?.[0]?.message).toMatch(/^Variable "\$id" got invalid value/);
+    expect(wsResult.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+    const wsQuery = ws.subscribe(START, { input: { kind: 42 } });
+    expect((await wsQuery.results.next()).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await rowCount(server)).toBe(0);
+  });
 
   it('hides "Did you mean" suggestions in production, and only there', async () => {
     const production = await startTestServer({ NODE_ENV: 'production' });
