@@ -21,7 +21,7 @@ import type { EventBus, OperationStore } from './operations/ports.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
 import { createRunner } from './runner/runner.js';
 import { schema } from './schema/index.js';
-import { connectStore } from './store/connect.js';
+import { connectStore, type StatementObserver } from './store/connect.js';
 import { createHttpServer } from './transport/http.js';
 import { attachWebSocket } from './transport/websocket.js';
 import { createYogaApp } from './transport/yoga.js';
@@ -42,6 +42,8 @@ export interface AppOptions {
   readonly handlers?: readonly Handler[];
   /** The built dashboard served at `/`. @default `dist/dashboard` in the package root */
   readonly dashboardDir?: string;
+  /** Sees every SQL statement the store runs (diagnostics and tests). */
+  readonly onStatement?: StatementObserver;
 }
 
 /**
@@ -80,7 +82,7 @@ export interface App {
 /** The composition root: the only place that picks concrete implementations. */
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
-  const store = await connectStore(config.database, logger);
+  const store = await connectStore(config.database, logger, { onStatement: options.onStatement });
   const bus: EventBus =
     config.redisUrl === null
       ? createMemoryBus((error) => logger.error('an event listener failed', { error }))

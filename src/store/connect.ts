@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, type KyselyConfig, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -17,8 +17,26 @@ export interface StoreConnection {
   readonly store: OperationStore;
 }
 
+/** Sees each SQL statement the store ran, once it finished (diagnostics and tests). */
+export type StatementObserver = (statement: {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}) => void;
+
+/** Options of every way to open a store. */
+export interface OpenOptions {
+  /** Called after each statement, failed or not. */
+  readonly onStatement?: StatementObserver;
+}
+
+/** Kysely's `log` option for `observer`, or nothing. */
+function logTo(observer: StatementObserver | undefined): Pick<KyselyConfig, 'log'> {
+  if (observer === undefined) return {};
+  return { log: (event) => observer({ sql: event.query.sql, parameters: event.query.parameters }) };
+}
+
 /** Options of `openPostgres`. */
-export interface PostgresOptions {
+export interface PostgresOptions extends OpenOptions {
   /**
    * Work in this schema only (created when missing) instead of the URL's default `search_path`:
    * every connection starts with `search_path` set to it. Meant for tests, one schema each.
@@ -46,7 +64,11 @@ function open(file: string): BetterSqlite3.Database {
 }
 
 /** Opens (creating it and its folder when missing) and migrates the SQLite file at `file`. */
-export async function openSqlite(file: string, logger: Logger): Promise<StoreConnection> {
+export async function openSqlite(
+  file: string,
+  logger: Logger,
+  options: OpenOptions = {},
+): Promise<StoreConnection> {
   let sqlite: BetterSqlite3.Database;
   try {
     await mkdir(dirname(file), { recursive: true });
@@ -55,7 +77,10 @@ export async function openSqlite(file: string, logger: Logger): Promise<StoreCon
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`Cannot open the SQLite database at ${file}: ${reason}`, { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    ...logTo(options.onStatement),
+  });
   try {
     await migrateToLatest(db, logger);
   } catch (error) {
@@ -150,6 +175,7 @@ export async function openPostgres(
   }
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: createPool(url, logger, schema) }),
+    ...logTo(options.onStatement),
   });
   let target: string;
   try {
@@ -175,11 +201,12 @@ export async function openPostgres(
 export async function connectStore(
   config: DatabaseConfig,
   logger: Logger,
+  options: OpenOptions = {},
 ): Promise<OperationStore> {
   switch (config.kind) {
     case 'sqlite':
-      return (await openSqlite(config.file, logger)).store;
+      return (await openSqlite(config.file, logger, options)).store;
     case 'postgres':
-      return (await openPostgres(config.url, logger)).store;
+      return (await openPostgres(config.url, logger, options)).store;
   }
 }

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Handler } from '../../src/handlers/handler.js';
 import { createLogger } from '../../src/logger.js';
 import { parseOperationId } from '../../src/schema/ids.js';
+import type { StatementObserver } from '../../src/store/connect.js';
 import { waitFor } from './wait.js';
 
 /** The HS256 secret every test server uses. */
@@ -65,7 +66,12 @@ afterAll(() => {
  */
 export async function startTestServer(
   env: Record<string, string | undefined> = {},
-  options: { handlers?: Handler[]; dataDir?: string; dashboardDir?: string } = {},
+  options: {
+    handlers?: Handler[];
+    dataDir?: string;
+    dashboardDir?: string;
+    onStatement?: StatementObserver;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'longrun-test-'));
   dirs.add(dataDir);
@@ -90,6 +96,7 @@ export async function startTestServer(
     logger,
     handlers: options.handlers ?? [],
     dashboardDir: options.dashboardDir,
+    onStatement: options.onStatement,
   });
   await app.start();
   const origin = `http://127.0.0.1:${app.port}`;
