@@ -157,6 +157,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     production: config.production,
     shutdownSignal: shutdown.signal,
     graphiqlToken: devToken,
+    maxQueryCost: config.maxQueryCost,
   });
   const server: Server = createHttpServer({
     yoga,
@@ -171,6 +172,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     logger,
     maxMessageBytes: config.maxWsMessageBytes,
     production: config.production,
+    maxQueryCost: config.maxQueryCost,
   });
   let address: AddressInfo | null = null;
   const url = () => {

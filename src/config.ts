@@ -50,6 +50,12 @@ export interface Config {
   readonly maxBodyBytes: number;
   /** Largest WebSocket message accepted, in bytes. @default 65_536 */
   readonly maxWsMessageBytes: number;
+  /**
+   * Highest cost of one request, measured before it executes: each field 1, a mutation 10, and
+   * a page's selection once per item asked for (`first`/`last`, 20 when absent). The dashboard's
+   * largest query, 100 operations with every field, costs about 2,800. @default 5_000
+   */
+  readonly maxQueryCost: number;
   /** `LOG_LEVEL`: debug, info, warn or error. @default 'info' */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -101,6 +107,7 @@ const EnvSchema = z.object({
   MAX_CONCURRENT_RUNS: int(1, 1_000, 8),
   MAX_BODY_BYTES: int(1_024, 100 * 1_048_576, 1_048_576),
   MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),
+  MAX_QUERY_COST: int(100, 10_000_000, 5_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
 });
 
@@ -163,6 +170,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
+    maxQueryCost: e.MAX_QUERY_COST,
     logLevel: e.LOG_LEVEL,
   });
 }

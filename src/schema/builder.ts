@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -20,7 +21,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, ComplexityPlugin],
   scopeAuth: {
     authScopes: (context) => ({
       authenticated: context.viewer !== undefined,
@@ -29,6 +30,15 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: () => unauthenticated(),
   },
   errors: { defaultTypes: [] },
+  complexity: {
+    defaultComplexity: 1,
+    // Lists are sized by the arguments that bound them (schema/cost.ts); a list without one is
+    // the `edges` of a page its connection already counted.
+    defaultListMultiplier: 1,
+    // The plugin's own check runs inside execution; transport/cost-limit.ts measures each
+    // request before anything executes, the same on HTTP, SSE and WebSocket.
+    disabled: true,
+  },
   relay: {
     // The built-in node field throws on malformed IDs; schema/node.ts defines our own.
     nodeQueryOptions: false,

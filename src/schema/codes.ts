@@ -8,6 +8,8 @@ export const ErrorCode = {
   BadRequest: 'BAD_REQUEST',
   Internal: 'INTERNAL_SERVER_ERROR',
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
+  /** The request's cost, measured before it ran, is over `MAX_QUERY_COST`; nothing ran. */
+  CostLimitExceeded: 'COST_LIMIT_EXCEEDED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -30,4 +32,18 @@ export function badUserInput(message: string, field: string | null): GraphQLErro
   return new GraphQLError(message, {
     extensions: { code: ErrorCode.BadUserInput, ...(field ? { field } : {}) },
   });
+}
+
+/** The request would cost more than the limit: refused before anything executes. */
+export function costLimitExceeded(cost: number, limit: number): GraphQLError {
+  return new GraphQLError(
+    `The request costs ${cost}, more than the limit of ${limit}: ask for smaller pages (first/last) or fewer fields.`,
+    {
+      extensions: {
+        code: ErrorCode.CostLimitExceeded,
+        cost,
+        limit,
+      },
+    },
+  );
 }

@@ -2,6 +2,7 @@ import { ValidationError } from '../operations/errors.js';
 import type { OperationEvent } from '../operations/model.js';
 import { builder } from './builder.js';
 import { badUserInput } from './codes.js';
+import { pageCost } from './cost.js';
 import { OperationRef, OperationStatusEnum } from './operation.js';
 
 const OperationEventRef = builder.objectRef<OperationEvent>('OperationEvent').implement({
@@ -26,6 +27,7 @@ builder.objectField(OperationRef, 'events', (t) =>
     {
       type: OperationEventRef,
       description: 'The transition log of this operation, oldest first (audit).',
+      complexity: pageCost,
       resolve: async (op, args, { operations }) => {
         try {
           return await operations.history(op, args);

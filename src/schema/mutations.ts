@@ -6,6 +6,7 @@ import {
 } from '../operations/errors.js';
 import type { OperationRecord } from '../operations/model.js';
 import { builder } from './builder.js';
+import { COST } from './cost.js';
 import { parseOperationId } from './ids.js';
 import { OperationRef } from './operation.js';
 
@@ -59,6 +60,7 @@ builder.mutationFields((t) => ({
   startOperation: t.field({
     type: StartOperationSuccess,
     authScopes: { authenticated: true },
+    complexity: COST.write,
     errors: {
       types: [UnknownKindError, ValidationError],
       directResult: true,
@@ -70,6 +72,7 @@ builder.mutationFields((t) => ({
   cancelOperation: t.field({
     type: CancelOperationSuccess,
     authScopes: { authenticated: true },
+    complexity: COST.write,
     errors: {
       types: [NotFoundError, OperationFinishedError, ValidationError],
       directResult: true,

@@ -4,6 +4,7 @@ import type { OperationPage } from '../operations/service.js';
 import { isDone, OperationStatus } from '../operations/status.js';
 import { builder } from './builder.js';
 import { badUserInput } from './codes.js';
+import { pageCost } from './cost.js';
 import { OPERATION_TYPENAME, parseOperationId } from './ids.js';
 
 /** `enum OperationStatus`. */
@@ -103,6 +104,7 @@ builder.queryFields((t) => ({
       description:
         'Newest first. Users see their own operations; admins see all, and may narrow them with ownerId.',
       authScopes: { authenticated: true },
+      complexity: pageCost,
       args: {
         status: t.arg({ type: [OperationStatusEnum], required: false }),
         kind: t.arg.string({ required: false }),

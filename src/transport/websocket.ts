@@ -10,6 +10,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
 import { authorizationFrom, refusalFor } from './connection-params.js';
+import { costRefusal } from './cost-limit.js';
 import { at } from './expiry.js';
 import { withRequestId } from './request-id.js';
 import type { YogaApp } from './yoga.js';
@@ -72,6 +73,8 @@ export function attachWebSocket(
     readonly logger: Logger;
     readonly maxMessageBytes: number;
     readonly production: boolean;
+    /** Highest cost of one request (`MAX_QUERY_COST`). */
+    readonly maxQueryCost: number;
     /** Ping interval; a client that misses a pong is dropped. @default 12_000 */
     readonly keepAliveMs?: number;
   },
@@ -157,6 +160,16 @@ export function attachWebSocket(
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
+        const refused = costRefusal(
+          {
+            schema: enveloped.schema,
+            document,
+            variables: payload.variables,
+            operationName: payload.operationName,
+          },
+          deps.maxQueryCost,
+        );
+        if (refused) return [refused];
         const root: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
         return withRequestId(`${socketId}:${id}`, async () => ({
           schema: enveloped.schema,

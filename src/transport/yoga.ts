@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { OperationsService } from '../operations/service.js';
 import { ErrorCode, unauthenticated } from '../schema/codes.js';
 import type { Context } from '../schema/context.js';
+import { useCostLimit } from './cost-limit.js';
 import { at } from './expiry.js';
 import { GRAPHIQL_EXAMPLES } from './graphiql-examples.js';
 import { documentLimitPlugins } from './limits.js';
@@ -35,6 +36,8 @@ export interface YogaOptions {
   readonly shutdownSignal: AbortSignal;
   /** Pre-filled into GraphiQL's headers editor (development only). */
   readonly graphiqlToken: string | null;
+  /** Highest cost of one request (`MAX_QUERY_COST`). */
+  readonly maxQueryCost: number;
 }
 
 function isGraphiQLPage(request: Request): boolean {
@@ -248,6 +251,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useExpiryCutoff(),
       useVariableErrors(),
       ...documentLimitPlugins(options.production),
+      useCostLimit(options.maxQueryCost),
     ],
     context: (initial) => {
       if (initial.socketViewer && initial.socketSignal) {

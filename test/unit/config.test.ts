@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       maxConcurrentRuns: 8,
       maxBodyBytes: 1_048_576,
       maxWsMessageBytes: 65_536,
+      maxQueryCost: 5_000,
       logLevel: 'info',
     });
   });
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_MS: '2000',
       RETENTION_DAYS: '7',
       MAX_CONCURRENT_RUNS: '2',
+      MAX_QUERY_COST: '20000',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -75,6 +77,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 2000,
       retentionDays: 7,
       maxConcurrentRuns: 2,
+      maxQueryCost: 20_000,
       logLevel: 'debug',
     });
   });
@@ -99,6 +102,8 @@ describe('loadConfig', () => {
     ['LEASE_MS', 'soon'],
     ['LEASE_MS', '3600001'],
     ['MAX_CONCURRENT_RUNS', '0'],
+    ['MAX_QUERY_COST', '99'],
+    ['MAX_QUERY_COST', 'lots'],
     ['JWT_CLOCK_TOLERANCE_SEC', '31'],
     ['LOG_LEVEL', 'verbose'],
     ['REDIS_URL', 'http://localhost:6379'],

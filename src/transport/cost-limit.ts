@@ -1,0 +1,89 @@
+import { createComplexityRule } from '@pothos/plugin-complexity';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  GraphQLError,
+  type GraphQLSchema,
+  validate,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { costLimitExceeded } from '../schema/codes.js';
+import type { ServerContext } from './yoga.js';
+
+/** One request as it is about to execute: a validated document and the variables sent with it. */
+export interface CostedRequest {
+  readonly schema: GraphQLSchema;
+  readonly document: DocumentNode;
+  readonly variables: Readonly<Record<string, unknown>> | null | undefined;
+  readonly operationName: string | null | undefined;
+}
+
+/**
+ * What the request would cost, from the field costs declared in the schema (schema/cost.ts) with
+ * its variables applied; null when it cannot be measured (variables that do not coerce, an
+ * unknown operation name), which execution then refuses before any resolver runs. Without an
+ * operation name every operation is measured and the dearest counts.
+ */
+export function measureCost(request: CostedRequest): number | null {
+  let cost: number | null = null;
+  // Only this rule runs: the document was validated before. Field costs do not depend on who
+  // asks, so no context is passed.
+  const rule = createComplexityRule({
+    context: {},
+    variableValues: { ...request.variables },
+    operationName: request.operationName ?? undefined,
+    onResult: (result) => {
+      cost = Math.max(cost ?? 0, result.complexity);
+    },
+  });
+  validate(request.schema, request.document, [rule]);
+  return cost;
+}
+
+/** The error refusing `request`, or null when it costs at most `limit`. */
+export function costRefusal(request: CostedRequest, limit: number): GraphQLError | null {
+  const cost = measureCost(request);
+  return cost !== null && cost > limit ? costLimitExceeded(cost, limit) : null;
+}
+
+/** The refusal of an HTTP or SSE request about to execute; WebSocket requests pass through. */
+function refusalBeforeExecution(args: ExecutionArgs, limit: number): GraphQLError | null {
+  // The WebSocket edge measured its subscribe message right after validating it, so that a
+  // refusal is an `error` message for that id like any other request error.
+  if ((args.contextValue as Partial<ServerContext>).socketViewer !== undefined) return null;
+  const error = costRefusal(
+    {
+      schema: args.schema,
+      document: args.document,
+      variables: args.variableValues,
+      operationName: args.operationName,
+    },
+    limit,
+  );
+  // A request error like a validation failure: 400 for `application/graphql-response+json`,
+  // 200 for `application/json` (GraphQL over HTTP).
+  return (
+    error &&
+    new GraphQLError(error.message, {
+      extensions: { ...error.extensions, http: { status: 400, spec: true } },
+    })
+  );
+}
+
+/**
+ * Refuses a request that costs more than `limit` before it executes: no resolver runs, nothing
+ * is read or changed. Measured here rather than as a validation rule because yoga caches
+ * validation results by document, while the cost depends on the variables too.
+ */
+export function useCostLimit(limit: number): Plugin<ServerContext> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const error = refusalBeforeExecution(args, limit);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const error = refusalBeforeExecution(args, limit);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}
