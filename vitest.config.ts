@@ -9,6 +9,8 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     include: ['test/**/*.test.ts'],
+    // The default output, plus one line per skipped test that says why it was skipped.
+    reporters: ['default', './test/helpers/skip-notes-reporter.ts'],
     // Builds the dashboard once per run for the browser and static-serving tests, and picks the
     // Chromium the browser tests drive.
     globalSetup: ['test/browser/build-dashboard.ts', 'test/browser/chromium.ts'],

@@ -5,11 +5,12 @@ import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js
 import type { Logger } from '../../src/logger.js';
 import { UnavailableError } from '../../src/operations/errors.js';
 import type { EventBus } from '../../src/operations/ports.js';
+import { REDIS_SKIP_REASON, sayWhySkipped, TEST_REDIS_URL } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { fullRecord, minimalRecord } from './records.js';
 
-const url = process.env.TEST_REDIS_URL;
+const url = TEST_REDIS_URL;
 
 interface LogLine {
   level: string;
@@ -44,6 +45,7 @@ function outcome(promise: Promise<unknown>, what: string, ms = 2_000): Promise<u
   );
 }
 
+sayWhySkipped(REDIS_SKIP_REASON, 'Redis event bus');
 describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0.1:6379)', () => {
   const redisUrl = url ?? '';
   let admin: Redis;

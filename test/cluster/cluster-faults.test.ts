@@ -7,6 +7,7 @@ import { openPostgres } from '../../src/store/connect.js';
 import type { Op } from '../helpers/clients.js';
 import { CLUSTER_SKIP_REASON, clusterEnv } from '../helpers/cluster.js';
 import type { EventQueue } from '../helpers/queue.js';
+import { sayWhySkipped } from '../helpers/services.js';
 import {
   claims,
   expectIncreasing,
@@ -55,6 +56,7 @@ async function leaseExpiry(databaseUrl: string, id: string): Promise<number> {
   }
 }
 
+sayWhySkipped(CLUSTER_SKIP_REASON, 'instance and Redis faults');
 describe.skipIf(CLUSTER_SKIP_REASON !== null)(
   `instance and Redis faults${CLUSTER_SKIP_REASON ? ` (${CLUSTER_SKIP_REASON})` : ''}`,
   () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_SKIP_REASON, clusterEnv } from '../helpers/cluster.js';
+import { sayWhySkipped } from '../helpers/services.js';
 import {
   expectMatchesLog,
   probe,
@@ -25,6 +26,7 @@ const UNAVAILABLE = {
   extensions: { code: 'SERVICE_UNAVAILABLE' },
 } as const;
 
+sayWhySkipped(CLUSTER_SKIP_REASON, 'readiness and recovery');
 describe.skipIf(CLUSTER_SKIP_REASON !== null)(
   `readiness and recovery${CLUSTER_SKIP_REASON ? ` (${CLUSTER_SKIP_REASON})` : ''}`,
   () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Op } from '../helpers/clients.js';
 import { CLUSTER_SKIP_REASON, clusterEnv } from '../helpers/cluster.js';
+import { sayWhySkipped } from '../helpers/services.js';
 import {
   claims,
   expectMatchesLog,
@@ -15,6 +16,7 @@ import {
   workerOf,
 } from './fixture.js';
 
+sayWhySkipped(CLUSTER_SKIP_REASON, 'server processes sharing one PostgreSQL and one Redis');
 describe.skipIf(CLUSTER_SKIP_REASON !== null)(
   `server processes sharing one PostgreSQL and one Redis${CLUSTER_SKIP_REASON ? ` (${CLUSTER_SKIP_REASON})` : ''}`,
   () => {

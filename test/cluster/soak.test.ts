@@ -24,6 +24,7 @@ import {
 } from '../helpers/cluster.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
 import { tokenFor } from '../helpers/server.js';
+import { sayWhySkipped } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SOAK_MS = Number(process.env.SOAK_MS ?? 120_000);
@@ -146,6 +147,7 @@ const percentile = (values: number[], p: number) => {
 const figures = (values: number[]) =>
   `p50 ${percentile(values, 50)} ms, p95 ${percentile(values, 95)} ms, max ${percentile(values, 100)} ms (n=${values.length})`;
 
+sayWhySkipped(CLUSTER_SKIP_REASON, 'soak: 3 instances, kill -9 and restart');
 describe.skipIf(CLUSTER_SKIP_REASON !== null)('soak: 3 instances, kill -9 and restart', () => {
   it(`keeps every operation's history exact for ${SOAK_MS} ms`, {
     timeout: SOAK_MS + 6 * DRAIN_MS,

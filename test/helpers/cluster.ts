@@ -3,15 +3,9 @@ import pg from 'pg';
 import { afterAll } from 'vitest';
 import { type ServerProcess, spawnServer } from './process.js';
 
-/** The PostgreSQL server of the scale-out tests (`TEST_DATABASE_URL`), or undefined. */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
-/** The Redis server of the scale-out tests (`TEST_REDIS_URL`), or undefined. */
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL;
-/** Why scale-out tests are skipped, or null when both services are configured. */
-export const CLUSTER_SKIP_REASON =
-  TEST_DATABASE_URL && TEST_REDIS_URL
-    ? null
-    : 'set TEST_DATABASE_URL and TEST_REDIS_URL (.ci/run does) to run the scale-out tests';
+import { CLUSTER_SKIP_REASON, TEST_DATABASE_URL, TEST_REDIS_URL } from './services.js';
+
+export { CLUSTER_SKIP_REASON, TEST_DATABASE_URL, TEST_REDIS_URL };
 
 const created: string[] = [];
 

@@ -8,6 +8,7 @@ import type { OperationRecord } from '../../src/operations/model.js';
 import type { OperationStore } from '../../src/operations/ports.js';
 import { claim } from '../../src/operations/transitions.js';
 import { connectStore, openPostgres, type StoreConnection } from '../../src/store/connect.js';
+import { POSTGRES_SKIP_REASON, sayWhySkipped, TEST_DATABASE_URL } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { describeStoreSuite } from './store.suite.js';
@@ -15,7 +16,7 @@ import { at, DAY, META, op } from './store-fixture.js';
 
 // Runs only against a real server: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test.
 // Every test works in a fresh schema of its own and drops it afterwards.
-const url = process.env.TEST_DATABASE_URL;
+const url = TEST_DATABASE_URL;
 const quiet = createLogger('error', () => {});
 
 let admin: pg.Pool;
@@ -57,6 +58,7 @@ const claimAll = (pending: OperationRecord) => {
   return outcome.kind === 'changed' ? outcome.next : null;
 };
 
+sayWhySkipped(POSTGRES_SKIP_REASON, 'PostgreSQL store');
 describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run it)', () => {
   beforeAll(() => {
     admin = new pg.Pool({ connectionString: url, max: 2 });
