@@ -1,14 +1,33 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineHandler } from './handler.js';
-import { parseWithSchema } from './parse-input.js';
 
 const DemoSleepInput = z
   .strictObject({
-    ms: z.number().int().min(0).max(3_600_000).default(1000),
-    steps: z.number().int().min(1).max(10_000).default(10),
-    ignoreCancel: z.boolean().default(false),
-    fail: z.string().max(1000).nullable().default(null),
+    ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(1000)
+      .describe('How long to sleep in all, in milliseconds.'),
+    steps: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(10)
+      .describe('In how many equal steps; progress is reported after each.'),
+    ignoreCancel: z
+      .boolean()
+      .default(false)
+      .describe('Keep sleeping after a cancel (to see the cancel grace period at work).'),
+    fail: z
+      .string()
+      .max(1000)
+      .nullable()
+      .default(null)
+      .describe('When a string, fail with this message at the end instead of succeeding.'),
   })
   .nullable()
   .transform((value) => value ?? { ms: 1000, steps: 10, ignoreCancel: false, fail: null });
@@ -19,7 +38,10 @@ const DemoSleepInput = z
  */
 export const demoSleep = defineHandler({
   kind: 'demo.sleep',
-  parseInput: (raw) => parseWithSchema(DemoSleepInput, raw),
+  description:
+    'Sleeps ms milliseconds in equal steps, reporting progress after each, then returns {"slept": ms}; fails at the end when fail is a string.',
+  inputSchema: DemoSleepInput,
+  exampleInput: { ms: 10_000, steps: 20 },
   async run({ ms, steps, ignoreCancel, fail }, { signal, progress }) {
     const stepSignal = ignoreCancel ? undefined : signal;
     for (let i = 1; i <= steps; i++) {
