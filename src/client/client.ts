@@ -5,6 +5,7 @@ import {
   GetOperationDocument,
   ListOperationsDocument,
   OperationEventsDocument,
+  OperationKindsDocument,
   StartOperationDocument,
   ViewerDocument,
   WatchOperationDocument,
@@ -20,6 +21,7 @@ import type {
   CancelOperationMutation,
   OperationEventsQuery,
   OperationFieldsFragment,
+  OperationKindsQuery,
   OperationStatus,
   StartOperationMutation,
   TypedDocumentString,
@@ -33,6 +35,8 @@ export type StartResult = StartOperationMutation['startOperation'];
 /** `cancelOperation`'s result union; switch on `__typename`. */
 export type CancelResult = CancelOperationMutation['cancelOperation'];
 export type Viewer = ViewerQuery['viewer'];
+/** A kind the server runs, with the JSON Schema (draft 2020-12) of its input and an example. */
+export type OperationKind = OperationKindsQuery['operationKinds'][number];
 type EventsConnection = NonNullable<OperationEventsQuery['operation']>['events'];
 /** One entry of an operation's transition log. */
 export type OperationEvent = EventsConnection['edges'][number]['node'];
@@ -102,6 +106,8 @@ export interface OperationsClientOptions {
 export interface OperationsClient {
   /** Who the token belongs to. */
   viewer(): Promise<Viewer>;
+  /** Every kind the server runs, with its input's JSON Schema, a description and an example. */
+  kinds(): Promise<OperationKind[]>;
   /** Starts an operation of `kind`; the typed union tells success from a refusal. */
   start(
     kind: string,
@@ -502,6 +508,10 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
   return {
     async viewer() {
       return (await request(ViewerDocument, {})).viewer;
+    },
+
+    async kinds() {
+      return (await request(OperationKindsDocument, {})).operationKinds;
     },
 
     async start(kind, input, startOptions = {}) {

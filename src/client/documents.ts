@@ -155,3 +155,14 @@ export const WatchOperationsDocument = graphql(`
     }
   }
 `);
+
+export const OperationKindsDocument = graphql(`
+  query OperationKinds {
+    operationKinds {
+      kind
+      description
+      inputSchema
+      exampleInput
+    }
+  }
+`);

@@ -17,6 +17,7 @@ export {
   type Operation,
   type OperationEvent,
   type OperationFilter,
+  type OperationKind,
   type OperationPage,
   type OperationsClient,
   type OperationsClientOptions,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canSee, type Viewer } from '../auth/viewer.js';
-import type { HandlerRegistry } from '../handlers/registry.js';
+import type { HandlerRegistry, OperationKindInfo } from '../handlers/registry.js';
 import type { Committer } from './commit.js';
 import { decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor } from './cursor.js';
 import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
@@ -93,6 +93,8 @@ export interface OperationsService {
   history(op: OperationRecord, request: HistoryRequest): Promise<EventPage>;
   watch: Feed['watchOne'];
   watchAll: Feed['watchAll'];
+  /** Every registered kind with the JSON Schema of its input, in registration order. */
+  kinds(): readonly OperationKindInfo[];
 }
 
 const StartSchema = z.object({
@@ -294,5 +296,6 @@ export function createOperationsService(deps: {
     watch: (viewer, id, givenId, signal, afterRevision) =>
       feed.watchOne(viewer, id, givenId, signal, afterRevision),
     watchAll: (viewer, filter, signal) => feed.watchAll(viewer, filter, signal),
+    kinds: () => registry.describe(),
   };
 }

@@ -5,6 +5,7 @@ import './events.js';
 import './errors.js';
 import './node.js';
 import './viewer.js';
+import './kinds.js';
 import './mutations.js';
 import './subscriptions.js';
 

@@ -24,6 +24,7 @@ type Documents = {
     "\n  query OperationEvents($id: ID!, $first: Int, $after: String) {\n    operation(id: $id) {\n      events(first: $first, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        edges {\n          node {\n            revision\n            status\n            progress\n            actor\n            reason\n            time\n          }\n        }\n      }\n    }\n  }\n": typeof types.OperationEventsDocument,
     "\n  subscription WatchOperation($id: ID!, $afterRevision: Int) {\n    operationUpdated(id: $id, afterRevision: $afterRevision) {\n      ...OperationFields\n    }\n  }\n": typeof types.WatchOperationDocument,
     "\n  subscription WatchOperations($status: [OperationStatus!], $kind: String) {\n    operationsUpdated(status: $status, kind: $kind) {\n      ...OperationFields\n    }\n  }\n": typeof types.WatchOperationsDocument,
+    "\n  query OperationKinds {\n    operationKinds {\n      kind\n      description\n      inputSchema\n      exampleInput\n    }\n  }\n": typeof types.OperationKindsDocument,
 };
 const documents: Documents = {
     "\n  fragment OperationFields on Operation {\n    id\n    kind\n    status\n    progress\n    message\n    ownerId\n    revision\n    done\n    input\n    result\n    error {\n      code\n      message\n    }\n    timeoutMs\n    createdAt\n    updatedAt\n    startedAt\n    finishedAt\n    cancelRequestedAt\n    cancelledBy\n    cancelReason\n  }\n": types.OperationFieldsFragmentDoc,
@@ -35,6 +36,7 @@ const documents: Documents = {
     "\n  query OperationEvents($id: ID!, $first: Int, $after: String) {\n    operation(id: $id) {\n      events(first: $first, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        edges {\n          node {\n            revision\n            status\n            progress\n            actor\n            reason\n            time\n          }\n        }\n      }\n    }\n  }\n": types.OperationEventsDocument,
     "\n  subscription WatchOperation($id: ID!, $afterRevision: Int) {\n    operationUpdated(id: $id, afterRevision: $afterRevision) {\n      ...OperationFields\n    }\n  }\n": types.WatchOperationDocument,
     "\n  subscription WatchOperations($status: [OperationStatus!], $kind: String) {\n    operationsUpdated(status: $status, kind: $kind) {\n      ...OperationFields\n    }\n  }\n": types.WatchOperationsDocument,
+    "\n  query OperationKinds {\n    operationKinds {\n      kind\n      description\n      inputSchema\n      exampleInput\n    }\n  }\n": types.OperationKindsDocument,
 };
 
 /**
@@ -73,6 +75,10 @@ export function graphql(source: "\n  subscription WatchOperation($id: ID!, $afte
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription WatchOperations($status: [OperationStatus!], $kind: String) {\n    operationsUpdated(status: $status, kind: $kind) {\n      ...OperationFields\n    }\n  }\n"): typeof import('./graphql.js').WatchOperationsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OperationKinds {\n    operationKinds {\n      kind\n      description\n      inputSchema\n      exampleInput\n    }\n  }\n"): typeof import('./graphql.js').OperationKindsDocument;
 
 
 export function graphql(source: string) {

@@ -102,6 +102,11 @@ export type WatchOperationsSubscriptionVariables = Exact<{
 
 export type WatchOperationsSubscription = { operationsUpdated: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } };
 
+export type OperationKindsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type OperationKindsQuery = { operationKinds: Array<{ kind: string, description: string | null, inputSchema: unknown, exampleInput: unknown }> };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -404,3 +409,13 @@ export const WatchOperationsDocument = new TypedDocumentString(`
   cancelledBy
   cancelReason
 }`) as unknown as TypedDocumentString<WatchOperationsSubscription, WatchOperationsSubscriptionVariables>;
+export const OperationKindsDocument = new TypedDocumentString(`
+    query OperationKinds {
+  operationKinds {
+    kind
+    description
+    inputSchema
+    exampleInput
+  }
+}
+    `) as unknown as TypedDocumentString<OperationKindsQuery, OperationKindsQueryVariables>;
