@@ -9,7 +9,7 @@ import { ErrorCode, unauthenticated } from '../schema/codes.js';
 import type { Context } from '../schema/context.js';
 import { useCostLimit } from './cost-limit.js';
 import { at } from './expiry.js';
-import { GRAPHIQL_EXAMPLES } from './graphiql-examples.js';
+import { graphiqlExamples } from './graphiql-examples.js';
 import { documentLimitPlugins } from './limits.js';
 import { currentRequestId } from './request-id.js';
 import { isUnavailable } from './unavailable.js';
@@ -239,7 +239,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     graphiql: {
       title: 'longrun',
       subscriptionsProtocol: 'SSE',
-      defaultQuery: GRAPHIQL_EXAMPLES,
+      defaultQuery: graphiqlExamples(operations.kinds()),
       headers: JSON.stringify(
         options.graphiqlToken ? { Authorization: `Bearer ${options.graphiqlToken}` } : {},
         null,
