@@ -70,12 +70,13 @@ export interface ParsedCommandArgs<O extends OptionsConfig> {
 
 /**
  * Parses a command's arguments with the global options added; `positionals` names the
- * arguments it takes. Throws `UsageError` with a short message for anything else.
+ * arguments it takes (`names` required, then `optional` ones). Throws `UsageError` with a short
+ * message for anything else.
  */
 export function parseCommandArgs<const O extends OptionsConfig>(
   argv: readonly string[],
   options: O,
-  positionals: { readonly names: readonly string[] },
+  positionals: { readonly names: readonly string[]; readonly optional?: readonly string[] },
 ): ParsedCommandArgs<O> {
   let parsed: { values: GlobalValues; positionals: string[] };
   try {
@@ -91,7 +92,8 @@ export function parseCommandArgs<const O extends OptionsConfig>(
   if (!parsed.values.help) {
     const missing = positionals.names[parsed.positionals.length];
     if (missing !== undefined) throw new UsageError(`missing <${missing}>`);
-    const extra = parsed.positionals[positionals.names.length];
+    const allowed = positionals.names.length + (positionals.optional?.length ?? 0);
+    const extra = parsed.positionals[allowed];
     if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
   }
   return parsed as ParsedCommandArgs<O>;

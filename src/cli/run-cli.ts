@@ -4,6 +4,7 @@ import { GLOBAL_OPTIONS, GLOBAL_OPTIONS_HELP, parseArgsMessage, splitCommandLine
 import { UsageError } from './cli-error.js';
 import { type Command, commandHelp } from './command.js';
 import { cancelCommand } from './commands/cancel.js';
+import { kindsCommand } from './commands/kinds.js';
 import { listCommand } from './commands/list.js';
 import { startCommand } from './commands/start.js';
 import { watchCommand } from './commands/watch.js';
@@ -13,7 +14,13 @@ import { toCliError } from './failure.js';
 import type { CliIo } from './io.js';
 import { runToken } from './token.js';
 
-const COMMANDS: readonly Command[] = [startCommand, listCommand, watchCommand, cancelCommand];
+const COMMANDS: readonly Command[] = [
+  startCommand,
+  listCommand,
+  watchCommand,
+  cancelCommand,
+  kindsCommand,
+];
 
 function usage(): string {
   const entries = [
