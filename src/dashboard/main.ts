@@ -2,6 +2,7 @@ import {
   ALL_STATUSES,
   createOperationsClient,
   type Operation,
+  type OperationKind,
   type OperationStatus,
   type OperationsClient,
   OperationsClientError,
@@ -57,6 +58,9 @@ interface Session {
   pages: { total: number; hasOlder: boolean } | null;
   viewer: Viewer | null;
   loadingViewer: boolean;
+  /** The server's kinds, for the start form; null until they are in. */
+  kinds: OperationKind[] | null;
+  loadingKinds: boolean;
   /** The first list is in: an empty table now means "no operations". */
   listed: boolean;
 }
@@ -88,7 +92,8 @@ const table = createOperationsTable(
 const startForm = createStartForm(
   {
     form: byId<HTMLFormElement>('start-form'),
-    kind: byId<HTMLInputElement>('start-kind'),
+    kind: byId<HTMLSelectElement>('start-kind'),
+    kindHint: byId<HTMLParagraphElement>('start-kind-hint'),
     input: byId<HTMLTextAreaElement>('start-input'),
     error: byId<HTMLParagraphElement>('start-error'),
     submit: byId<HTMLButtonElement>('start-submit'),
@@ -261,6 +266,7 @@ function endSession(): void {
   }
   details.close();
   operations.clear();
+  startForm.setKinds(null);
   showViewer(null);
   showConnection(null);
   ui.signOut.disabled = true;
@@ -293,6 +299,24 @@ function loadViewer(current: Session): void {
   );
 }
 
+function loadKinds(current: Session): void {
+  if (current.loadingKinds || current.kinds !== null) return;
+  current.loadingKinds = true;
+  current.client.kinds().then(
+    (kinds) => {
+      current.loadingKinds = false;
+      if (session !== current) return;
+      current.kinds = kinds;
+      startForm.setKinds(kinds);
+    },
+    (error: unknown) => {
+      current.loadingKinds = false;
+      // A refused token is reported by the viewer request; anything else is retried on reconnect.
+      if (session === current) errorAlert.show(describeError(error), 'sync');
+    },
+  );
+}
+
 function connect(token: string): void {
   endSession();
   errorAlert.clear();
@@ -304,6 +328,8 @@ function connect(token: string): void {
     pages: null,
     viewer: null,
     loadingViewer: false,
+    kinds: null,
+    loadingKinds: false,
     listed: false,
   };
   session = current;
@@ -317,7 +343,10 @@ function connect(token: string): void {
       if (session !== current) return;
       showConnection(state);
       // A viewer request that failed while the server was away is retried once it is back.
-      if (state === 'connected') loadViewer(current);
+      if (state === 'connected') {
+        loadViewer(current);
+        loadKinds(current);
+      }
     },
     pages: (info) => {
       if (session !== current) return;
@@ -337,6 +366,7 @@ function connect(token: string): void {
     },
   });
   loadViewer(current);
+  loadKinds(current);
 }
 
 ui.tokenForm.addEventListener('submit', (event) => {

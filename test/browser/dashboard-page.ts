@@ -8,6 +8,7 @@ import {
   type Page,
 } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
+import type { Handler } from '../../src/handlers/handler.js';
 import { NO_SHUTDOWN_GRACE, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -121,9 +122,13 @@ export function dashboardBrowser() {
   });
 
   return {
-    /** A server serving the dashboard; handlers stop at once on teardown. */
-    serve(env: Record<string, string | undefined> = {}, dataDir?: string): Promise<TestServer> {
-      return startTestServer({ ...NO_SHUTDOWN_GRACE, ...env }, { dashboardDir, dataDir });
+    /** A server serving the dashboard (with `handlers` besides demo.sleep); handlers stop at once on teardown. */
+    serve(
+      env: Record<string, string | undefined> = {},
+      dataDir?: string,
+      handlers: Handler[] = [],
+    ): Promise<TestServer> {
+      return startTestServer({ ...NO_SHUTDOWN_GRACE, ...env }, { dashboardDir, dataDir, handlers });
     },
 
     /** A fresh browser profile (its own sessionStorage) on the dashboard. */

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineHandler, type Handler } from '../../src/handlers/handler.js';
 import { userClient } from '../helpers/clients.js';
 import { tokenFor } from '../helpers/server.js';
 import { accessibilityViolations, dashboardBrowser, live, row, signIn } from './dashboard-page.js';
@@ -58,7 +60,7 @@ describe('the live dashboard', () => {
     await page.locator('#viewer').getByText('alice', { exact: true }).waitFor();
     expect(await page.locator('#viewer-admin').isVisible()).toBe(false);
 
-    await page.getByLabel('Kind', { exact: true }).fill('demo.sleep');
+    await page.getByLabel('Kind', { exact: true }).selectOption('demo.sleep');
     await page.getByLabel('Input (JSON)').fill('{"ms": 10000, "steps": 40}');
     await page.getByRole('button', { name: 'Start operation' }).click();
     const started = page.locator('#operations-body tr').first();
@@ -294,14 +296,30 @@ describe('the live dashboard', () => {
     expect(await page.locator('#operations-summary').textContent()).toBe('53 operations');
   });
 
-  it('reports bad JSON, unknown kinds and invalid input inline', async () => {
+  it('offers the kinds in a list, pre-fills the example, and checks the input in the page', async () => {
     const server = await serve();
     const page = await openPage(server);
-    await signIn(page, tokenFor('alice'));
+    const starts: string[] = [];
+    page.on('request', (request) => {
+      const body = request.postData() ?? '';
+      if (body.includes('startOperation')) starts.push(body);
+    });
     const kind = page.getByLabel('Kind', { exact: true });
     const input = page.getByLabel('Input (JSON)');
     const start = page.getByRole('button', { name: 'Start operation' });
     const error = page.locator('#start-error');
+    expect(await kind.isDisabled()).toBe(true);
+    await signIn(page, tokenFor('alice'));
+
+    // The server's kinds, in its order; the first one chosen, its example and description shown.
+    await expect.poll(() => kind.locator('option').allTextContents()).toEqual(['demo.sleep']);
+    expect(await kind.inputValue()).toBe('demo.sleep');
+    expect(await input.inputValue()).toBe('{"ms":10000,"steps":20}');
+    await page
+      .locator('#start-kind-hint')
+      .getByText(/^Sleeps ms milliseconds/)
+      .waitFor();
+    expect(await kind.getAttribute('aria-describedby')).toBe('start-kind-hint');
 
     await input.fill('{"ms": ');
     await start.click();
@@ -310,19 +328,61 @@ describe('the live dashboard', () => {
     expect(await input.getAttribute('aria-describedby')).toBe('start-error');
     expect(await error.getAttribute('role')).toBe('alert');
 
-    await input.fill('{"ms": 10}');
-    await kind.fill('no.such.kind');
+    // Checked against the kind's JSON Schema in the page: the request is never sent.
+    await input.fill('{"ms": 3600001}');
     await start.click();
-    await error.getByText(/no\.such\.kind/).waitFor();
-    expect(await kind.getAttribute('aria-invalid')).toBe('true');
-    expect(await input.getAttribute('aria-invalid')).toBeNull();
+    await error.getByText('input.ms: 3600001 is greater than 3600000.').waitFor();
+    await input.fill('{"ms": 10, "nap": true}');
+    await start.click();
+    await error.getByText(/^input: Property "nap" does not match/).waitFor();
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+    expect(starts).toEqual([]);
+    expect(await page.locator('#operations-body tr').count()).toBe(0);
 
-    await kind.fill('demo.sleep');
-    await input.fill('{"ms": -5}');
+    // What the schema admits goes to the server, which has the last word.
+    await input.fill('{"ms": 0, "steps": 1}');
     await start.click();
-    await error.getByText(/input\.ms/).waitFor();
+    await page.locator('#operations-body tr').first().waitFor();
+    expect(starts).toHaveLength(1);
+    expect(await input.getAttribute('aria-invalid')).toBeNull();
+    expect(await error.isHidden()).toBe(true);
+  });
+
+  it("shows the server's refusal on the field at fault when it rejects what the page let through", async () => {
+    // A refinement JSON Schema cannot express: the page admits {from: 5, to: 1}, the server does not.
+    const range = defineHandler({
+      kind: 'test.range',
+      description: 'Counts from one number to another.',
+      inputSchema: z
+        .strictObject({ from: z.number().int(), to: z.number().int() })
+        .refine((value) => value.from <= value.to, {
+          path: ['to'],
+          message: 'must not be below from',
+        }),
+      exampleInput: { from: 1, to: 3 },
+      run: async () => null,
+    });
+    const server = await serve({}, undefined, [range as Handler]);
+    const page = await openPage(server);
+    await signIn(page, tokenFor('alice'));
+    const kind = page.getByLabel('Kind', { exact: true });
+    const input = page.getByLabel('Input (JSON)');
+    await expect.poll(() => kind.locator('option').count()).toBe(2);
+    await kind.selectOption('test.range');
+    // The example follows the kind, as long as the field holds an untouched example.
+    expect(await input.inputValue()).toBe('{"from":1,"to":3}');
+    await page
+      .locator('#start-kind-hint')
+      .getByText('Counts from one number to another.')
+      .waitFor();
+    await input.fill('{"from": 5, "to": 1}');
+    await page.getByRole('button', { name: 'Start operation' }).click();
+    await page.locator('#start-error').getByText('input.to: must not be below from.').waitFor();
     expect(await input.getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#operations-body tr').count()).toBe(0);
+    // An edited input stays when the kind changes.
+    await kind.selectOption('demo.sleep');
+    expect(await input.inputValue()).toBe('{"from": 5, "to": 1}');
   });
 
   it('shows a refused token in an alert instead of a blank page', async () => {
