@@ -174,7 +174,7 @@ describe('the live dashboard', () => {
 
     // Found by their accessible names, so the labels are wired.
     expect(await page.getByLabel('Token').getAttribute('type')).toBe('password');
-    await page.getByRole('textbox', { name: 'Kind', exact: true }).waitFor();
+    await page.getByRole('combobox', { name: 'Kind', exact: true }).waitFor();
     await page.getByRole('textbox', { name: 'Input (JSON)' }).waitFor();
     await page
       .getByRole('group', { name: 'Status' })
