@@ -23,6 +23,7 @@ import { createRunner } from './runner/runner.js';
 import { schema } from './schema/index.js';
 import { connectStore, type StatementObserver } from './store/connect.js';
 import { createHttpServer } from './transport/http.js';
+import { SubscriberLimits, type SubscriberUsage } from './transport/subscriber-limits.js';
 import { attachWebSocket } from './transport/websocket.js';
 import { createYogaApp } from './transport/yoga.js';
 
@@ -71,6 +72,11 @@ export interface App {
   readonly store: OperationStore;
   /** Open live streams and sockets, for diagnostics and tests. */
   gauges(): { streams: number; sockets: number; runs: number };
+  /**
+   * What one user (or everyone, without `userId`) holds under the per-user caps on connections and
+   * subscriptions (`MAX_SOCKETS_PER_USER`, `MAX_SUBSCRIPTIONS_PER_USER`).
+   */
+  usage(userId?: string): SubscriberUsage;
   /** Whether the store (and bus) answer and the app is not stopping. */
   ready(): Promise<boolean>;
   /** Listens, then recovers and starts the runner; resolves once both are done. */
@@ -149,11 +155,16 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     }
   };
 
+  const limits = new SubscriberLimits({
+    maxSocketsPerUser: config.maxSocketsPerUser,
+    maxSubscriptionsPerUser: config.maxSubscriptionsPerUser,
+  });
   const yoga = createYogaApp({
     schema,
     verifier,
     operations,
     logger,
+    limits,
     production: config.production,
     shutdownSignal: shutdown.signal,
     graphiqlToken: devToken,
@@ -170,6 +181,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     yoga,
     verifier,
     logger,
+    limits,
     maxMessageBytes: config.maxWsMessageBytes,
     production: config.production,
     maxQueryCost: config.maxQueryCost,
@@ -198,6 +210,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       sockets: sockets.connections(),
       runs: runner.active(),
     }),
+    usage: (userId) => limits.usage(userId),
     ready,
 
     async start() {

@@ -56,6 +56,13 @@ export interface Config {
    * largest query, 100 operations with every field, costs about 2,800. @default 5_000
    */
   readonly maxQueryCost: number;
+  /** Open WebSocket connections one user (a token's `sub`) may hold in this process. @default 50 */
+  readonly maxSocketsPerUser: number;
+  /**
+   * Live subscriptions one user may hold in this process, over WebSocket and SSE together.
+   * @default 200
+   */
+  readonly maxSubscriptionsPerUser: number;
   /** `LOG_LEVEL`: debug, info, warn or error. @default 'info' */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -108,6 +115,8 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: int(1_024, 100 * 1_048_576, 1_048_576),
   MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),
   MAX_QUERY_COST: int(100, 10_000_000, 5_000),
+  MAX_SOCKETS_PER_USER: int(1, 1_000_000, 50),
+  MAX_SUBSCRIPTIONS_PER_USER: int(1, 1_000_000, 200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
 });
 
@@ -171,6 +180,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
     maxQueryCost: e.MAX_QUERY_COST,
+    maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
+    maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -10,6 +10,7 @@ export const ErrorCode = {
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   /** The request's cost, measured before it ran, is over `MAX_QUERY_COST`; nothing ran. */
   CostLimitExceeded: 'COST_LIMIT_EXCEEDED',
+  TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

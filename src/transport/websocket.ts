@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
-import { type ExecutionArgs, type execute, GraphQLError, type subscribe } from 'graphql';
+import {
+  type ExecutionArgs,
+  type execute,
+  GraphQLError,
+  getOperationAST,
+  OperationTypeNode,
+  type subscribe,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -13,10 +20,22 @@ import { authorizationFrom, refusalFor } from './connection-params.js';
 import { costRefusal } from './cost-limit.js';
 import { at } from './expiry.js';
 import { withRequestId } from './request-id.js';
+import {
+  holdWhileOpen,
+  type Slot,
+  type SubscriberLimits,
+  tooManySubscriptions,
+} from './subscriber-limits.js';
 import type { YogaApp } from './yoga.js';
 
 /** Subscriptions one socket may hold at once; the next one gets an error for its id only. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 50;
+
+/** Close codes this edge sends besides graphql-ws's own `CloseCode`s. */
+export const SocketCloseCode = {
+  /** RFC 6455 policy violation: the user already holds `MAX_SOCKETS_PER_USER` connections. */
+  TooManyConnections: 1008,
+} as const;
 
 /** graphql-transport-ws message types only the server sends. */
 const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['connection_ack', 'next', 'error']);
@@ -44,12 +63,32 @@ type SocketState = {
   streams?: AbortController;
   cancelExpiry?: () => void;
   socketId?: string;
+  /** This connection's place under the user's cap. */
+  socketSlot?: Slot;
 };
 
 /** The executors yoga enveloped for one subscribe message, carried to `execute`/`subscribe`. */
 interface EnvelopedRoot {
   readonly execute: typeof execute;
   readonly subscribe: typeof subscribe;
+  /** The subscription's place under the user's cap, given back when its stream ends. */
+  readonly slot: Slot | null;
+}
+
+/** Runs a subscription; its slot is held while the stream is open and given back after. */
+async function subscribeHolding(args: ExecutionArgs) {
+  const root = args.rootValue as EnvelopedRoot;
+  if (root.slot === null) return root.subscribe(args);
+  const slot = root.slot;
+  try {
+    const result = await root.subscribe(args);
+    if (Symbol.asyncIterator in result) return holdWhileOpen(result, slot);
+    slot.release(); // refused before a stream began (NOT_FOUND, BAD_USER_INPUT)
+    return result;
+  } catch (error) {
+    slot.release();
+    throw error;
+  }
 }
 
 /** The GraphQL-over-WebSocket edge (graphql-transport-ws) on the HTTP server's `/graphql`. */
@@ -71,6 +110,8 @@ export function attachWebSocket(
     readonly yoga: YogaApp;
     readonly verifier: Verifier;
     readonly logger: Logger;
+    /** Per-user caps on connections and subscriptions, shared with the SSE edge. */
+    readonly limits: SubscriberLimits;
     readonly maxMessageBytes: number;
     readonly production: boolean;
     /** Highest cost of one request (`MAX_QUERY_COST`). */
@@ -79,7 +120,7 @@ export function attachWebSocket(
     readonly keepAliveMs?: number;
   },
 ): WebSocketEdge {
-  const { yoga, verifier, logger } = deps;
+  const { yoga, verifier, logger, limits } = deps;
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: deps.maxMessageBytes });
   wss.on('error', (error) => logger.error('WebSocket server error', { error }));
   // Registered before graphql-ws's listener, so it sees each frame first. graphql-ws reads a binary
@@ -100,7 +141,7 @@ export function attachWebSocket(
       isProd: deps.production,
       connectionInitWaitTimeout: 3_000,
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      subscribe: subscribeHolding,
       onConnect: (ctx) => {
         const found = authorizationFrom(ctx.connectionParams);
         const result = found.ok ? verifier.verifyBearer(found.value) : found;
@@ -115,10 +156,23 @@ export function attachWebSocket(
           return false;
         }
         const state = ctx.extra;
+        const slot = limits.openSocket(result.viewer.id);
+        if (slot === null) {
+          const { maxSocketsPerUser } = limits.caps;
+          logger.debug('WebSocket refused: too many connections', { maxSocketsPerUser });
+          // Sent before graphql-ws's own 4403 for `false`, so this code and reason are the ones seen.
+          ctx.extra.socket.close(
+            SocketCloseCode.TooManyConnections,
+            `Too many connections: at most ${maxSocketsPerUser} per user`,
+          );
+          return false;
+        }
+        state.socketSlot = slot;
         state.viewer = result.viewer;
         state.streams = new AbortController();
-        // Every subscription of the socket listens to it: up to the per-socket limit, not a leak.
-        setMaxListeners(MAX_SUBSCRIPTIONS_PER_SOCKET + 10, state.streams.signal);
+        // Every subscription of the socket listens to it twice (its stream and its slot): up to the
+        // per-socket limit, not a leak.
+        setMaxListeners(2 * MAX_SUBSCRIPTIONS_PER_SOCKET + 10, state.streams.signal);
         state.socketId = randomUUID();
         state.cancelExpiry = at(result.viewer.expiresAt, () => {
           state.streams?.abort();
@@ -170,19 +224,35 @@ export function attachWebSocket(
           deps.maxQueryCost,
         );
         if (refused) return [refused];
-        const root: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
-        return withRequestId(`${socketId}:${id}`, async () => ({
-          schema: enveloped.schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: root,
-        }));
+        const operation = getOperationAST(document, payload.operationName)?.operation;
+        let slot: Slot | null = null;
+        if (operation === OperationTypeNode.SUBSCRIPTION) {
+          slot = limits.openSubscription(viewer.id, streams.signal);
+          if (slot === null) return [tooManySubscriptions(limits.caps.maxSubscriptionsPerUser)];
+        }
+        const root: EnvelopedRoot = {
+          execute: enveloped.execute,
+          subscribe: enveloped.subscribe,
+          slot,
+        };
+        try {
+          return await withRequestId(`${socketId}:${id}`, async () => ({
+            schema: enveloped.schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: root,
+          }));
+        } catch (error) {
+          slot?.release();
+          throw error;
+        }
       },
       onClose: (ctx) => {
         ctx.extra.cancelExpiry?.();
         ctx.extra.streams?.abort();
+        ctx.extra.socketSlot?.release();
       },
     },
     wss,

@@ -12,6 +12,7 @@ import { at } from './expiry.js';
 import { graphiqlExamples } from './graphiql-examples.js';
 import { documentLimitPlugins } from './limits.js';
 import { currentRequestId } from './request-id.js';
+import { holdWhileOpen, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
 import { isUnavailable } from './unavailable.js';
 
 /** What the HTTP and WebSocket edges hand to yoga with each request. */
@@ -31,6 +32,8 @@ export interface YogaOptions {
   readonly verifier: Verifier;
   readonly operations: OperationsService;
   readonly logger: Logger;
+  /** Per-user caps on subscriptions, shared with the WebSocket edge. */
+  readonly limits: SubscriberLimits;
   readonly production: boolean;
   /** Aborts when the server stops: every live stream ends. */
   readonly shutdownSignal: AbortSignal;
@@ -181,6 +184,36 @@ function useExpiryCutoff(): Plugin<ServerContext> {
   };
 }
 
+/** Too many requests: an SSE subscription over the user's cap. */
+const TOO_MANY_REQUESTS = 429;
+
+/**
+ * Holds each SSE subscription's place under the user's cap while its stream is open; over the cap
+ * it is refused before it runs (HTTP 429, `TOO_MANY_SUBSCRIPTIONS`). WebSocket subscriptions are
+ * counted at their edge, which answers a refusal with an `error` message for that id.
+ */
+function useSubscriptionCap(limits: SubscriberLimits): Plugin<ServerContext> {
+  return {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const context = args.contextValue as Partial<Context> & ServerContext;
+      if (context.socketViewer || !context.viewer || !context.signal) return;
+      const slot = limits.openSubscription(context.viewer.id, context.signal);
+      if (slot === null) {
+        const max = limits.caps.maxSubscriptionsPerUser;
+        setResultAndStopExecution({ errors: [tooManySubscriptions(max, TOO_MANY_REQUESTS)] });
+        return;
+      }
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (isAsyncIterable(result)) setResult(holdWhileOpen(result, slot));
+          else slot.release(); // refused before a stream began (NOT_FOUND, BAD_USER_INPUT)
+        },
+        onSubscribeError: () => slot.release(),
+      };
+    },
+  };
+}
+
 /**
  * Variable coercion errors ("wrong type", "not provided") are the client's input: graphql-js points
  * them at the variable's definition, and they get `BAD_USER_INPUT` like every other refused
@@ -218,7 +251,7 @@ function useVariableErrors(): Plugin<ServerContext> {
 
 /** The yoga instance: auth, context, masking, limits, SSE and GraphiQL. */
 export function createYogaApp(options: YogaOptions): YogaApp {
-  const { verifier, operations, logger, shutdownSignal } = options;
+  const { verifier, operations, logger, shutdownSignal, limits } = options;
   const viewers = new WeakMap<Request, Viewer>();
 
   return createYoga<ServerContext, Context>({
@@ -249,6 +282,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     plugins: [
       useBearerAuth(verifier, viewers),
       useExpiryCutoff(),
+      useSubscriptionCap(limits),
       useVariableErrors(),
       ...documentLimitPlugins(options.production),
       useCostLimit(options.maxQueryCost),
