@@ -3,8 +3,8 @@ import type { Committer } from '../operations/commit.js';
 import type { OperationStore } from '../operations/ports.js';
 import { ACTIVE, OperationStatus } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
+import type { HandlerRun as Run } from './handler-run.js';
 import { periodic } from './periodic.js';
-import type { Run } from './runner.js';
 
 /** Keeps this worker's leases alive and takes back the expired leases of dead workers. */
 export interface LeaseKeeper {

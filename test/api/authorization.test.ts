@@ -308,7 +308,14 @@ describe('equal work for foreign and missing IDs (SEMANTICS "Authorization")', (
   function recordStoreCalls(store: OperationStore) {
     const calls: Array<{ method: string; args: unknown[] }> = [];
     const target = store as unknown as Record<string, unknown>;
-    for (const [method, original] of Object.entries(target)) {
+    // The store's methods, whether own properties or its class's.
+    const methods = new Set([
+      ...Object.keys(target),
+      ...Object.getOwnPropertyNames(Object.getPrototypeOf(store)),
+    ]);
+    methods.delete('constructor');
+    for (const method of methods) {
+      const original = target[method];
       if (typeof original !== 'function') continue;
       target[method] = (...args: unknown[]) => {
         calls.push({ method, args });
@@ -317,7 +324,7 @@ describe('equal work for foreign and missing IDs (SEMANTICS "Authorization")', (
     }
     // The runner's periodic work (claims, leases, retention) is not part of a request.
     const background = new Set([
-      'pending',
+      'claimPending',
       'renewLeases',
       'expiredLeases',
       'deleteFinishedBefore',
