@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       maxBodyBytes: 1_048_576,
       maxWsMessageBytes: 65_536,
       maxQueryCost: 5_000,
+      maxSocketsPerUser: 50,
+      maxSubscriptionsPerUser: 200,
       logLevel: 'info',
     });
   });
@@ -58,6 +60,8 @@ describe('loadConfig', () => {
       RETENTION_DAYS: '7',
       MAX_CONCURRENT_RUNS: '2',
       MAX_QUERY_COST: '20000',
+      MAX_SOCKETS_PER_USER: '3',
+      MAX_SUBSCRIPTIONS_PER_USER: '1000000',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -78,6 +82,8 @@ describe('loadConfig', () => {
       retentionDays: 7,
       maxConcurrentRuns: 2,
       maxQueryCost: 20_000,
+      maxSocketsPerUser: 3,
+      maxSubscriptionsPerUser: 1_000_000,
       logLevel: 'debug',
     });
   });
