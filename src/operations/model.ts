@@ -48,8 +48,8 @@ export interface OperationRecord {
   readonly lease: Lease | null;
 }
 
-/** One entry of the durable transition log, keyed by operation and revision. */
-export interface OperationEvent {
+/** What one entry of the transition log says changed, and who caused it (the audit view). */
+export interface LogEntry {
   readonly operationId: string;
   readonly revision: number;
   readonly status: OperationStatus;
@@ -60,6 +60,10 @@ export interface OperationEvent {
   readonly reason: string | null;
   /** When the change was committed (the state's `updatedAt`). */
   readonly at: Date;
+}
+
+/** One entry of the durable transition log, keyed by operation and revision, with its state. */
+export interface OperationEvent extends LogEntry {
   /** The operation's whole state at this revision, as subscribers receive it. */
   readonly state: OperationRecord;
 }

@@ -3,7 +3,7 @@
  * The domain owns them and `store/` and `bus/` implement them, so the dependency points from the
  * adapters to the domain. Only `app.ts` picks the implementations.
  */
-import type { OperationEvent, OperationRecord } from './model.js';
+import type { LogEntry, OperationEvent, OperationRecord } from './model.js';
 import type { OperationStatus } from './status.js';
 
 /** Which operations a list or count covers; every given part must match. */
@@ -28,6 +28,13 @@ export interface PageQuery extends OperationFilter {
   readonly direction: 'older' | 'newer';
   /** Where the page starts, exclusive; null for the newest (`older`) or oldest (`newer`) end. */
   readonly key: PageKey | null;
+  readonly limit: number;
+}
+
+/** One page of one operation's log: the entries after `afterRevision`, at most `limit`. */
+export interface LogPageQuery {
+  readonly operationId: string;
+  readonly afterRevision: number;
   readonly limit: number;
 }
 
@@ -85,6 +92,12 @@ export interface OperationStore {
   ): Promise<OperationRecord[]>;
   /** Log entries of one operation with revision above `afterRevision`, ascending, at most `limit`. */
   events(id: string, afterRevision: number, limit: number): Promise<OperationEvent[]>;
+  /**
+   * Several log pages in one statement, each ascending by revision, in the order of `queries`.
+   * The entries come without their states, so nothing large is read or parsed. The caller bounds
+   * the batch (rows and pages per statement, see `operations/log-pages.ts`).
+   */
+  logPages(queries: readonly LogPageQuery[]): Promise<LogEntry[][]>;
   /** Log entries committed at or after `since`, by time then revision, at most `limit`. */
   eventsSince(since: Date, limit: number): Promise<OperationEvent[]>;
   /** One keyset page, always returned newest first. */

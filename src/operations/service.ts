@@ -5,7 +5,8 @@ import type { Committer } from './commit.js';
 import { decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor } from './cursor.js';
 import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
 import type { Feed, FeedFilter } from './feed.js';
-import type { JsonValue, OperationEvent, OperationRecord } from './model.js';
+import { createLogPageReader } from './log-pages.js';
+import type { JsonValue, LogEntry, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
 import type { OperationFilter, OperationStore, PageKey } from './ports.js';
 import * as transitions from './transitions.js';
@@ -49,7 +50,7 @@ export interface HistoryRequest {
 
 /** One page of an operation's transition log, oldest first. */
 export interface EventPage {
-  readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: OperationEvent }>;
+  readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: LogEntry }>;
   readonly pageInfo: {
     readonly hasNextPage: boolean;
     readonly hasPreviousPage: boolean;
@@ -71,6 +72,15 @@ export interface OperationPage {
   totalCount(): Promise<number>;
 }
 
+/**
+ * Pages of transition logs for one request or subscription: the pages asked for in one turn of
+ * the event loop (`Operation.events` on every operation of a list) are read together.
+ */
+export interface HistoryReader {
+  /** A page of the operation's transition log, oldest first (`after` is a cursor from it). */
+  page(op: OperationRecord, request: HistoryRequest): Promise<EventPage>;
+}
+
 /** The use cases of the API, each deciding visibility with `canSee`. */
 export interface OperationsService {
   /** Validates and stores a new PENDING operation, or returns the idempotent first one. */
@@ -90,7 +100,7 @@ export interface OperationsService {
   /** A keyset page of the operations the viewer may see. Throws `ValidationError` on bad args. */
   list(viewer: Viewer, request: ListRequest): Promise<OperationPage>;
   /** A page of the operation's transition log, oldest first (`after` is a cursor from it). */
-  history(op: OperationRecord, request: HistoryRequest): Promise<EventPage>;
+  historyReader(): HistoryReader;
   watch: Feed['watchOne'];
   watchAll: Feed['watchAll'];
   /** Every registered kind with the JSON Schema of its input, in registration order. */
@@ -267,28 +277,38 @@ export function createOperationsService(deps: {
       };
     },
 
-    async history(op, request) {
-      if (request.last != null || request.before != null) {
-        throw new ValidationError('The log pages forward only: use first and after.', 'last');
-      }
-      const first = pageSize(request.first, 'first') ?? LIMITS.defaultPageSize;
-      let after = 0;
-      if (request.after != null) {
-        const revision = decodeEventCursor(request.after);
-        if (revision === null) throw new ValidationError('after is not a valid cursor.', 'after');
-        after = revision;
-      }
-      const rows = first === 0 ? [] : await store.events(op.id, after, first + 1);
-      const edges = rows
-        .slice(0, first)
-        .map((node) => ({ cursor: encodeEventCursor(node.revision), node }));
+    historyReader() {
+      const read = createLogPageReader(store);
       return {
-        edges,
-        pageInfo: {
-          hasNextPage: rows.length > first,
-          hasPreviousPage: after > 0,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
+        async page(op, request) {
+          if (request.last != null || request.before != null) {
+            throw new ValidationError('The log pages forward only: use first and after.', 'last');
+          }
+          const first = pageSize(request.first, 'first') ?? LIMITS.defaultPageSize;
+          let after = 0;
+          if (request.after != null) {
+            const revision = decodeEventCursor(request.after);
+            if (revision === null) {
+              throw new ValidationError('after is not a valid cursor.', 'after');
+            }
+            after = revision;
+          }
+          const rows =
+            first === 0
+              ? []
+              : await read({ operationId: op.id, afterRevision: after, limit: first + 1 });
+          const edges = rows
+            .slice(0, first)
+            .map((node) => ({ cursor: encodeEventCursor(node.revision), node }));
+          return {
+            edges,
+            pageInfo: {
+              hasNextPage: rows.length > first,
+              hasPreviousPage: after > 0,
+              startCursor: edges[0]?.cursor ?? null,
+              endCursor: edges.at(-1)?.cursor ?? null,
+            },
+          };
         },
       };
     },

@@ -1,11 +1,11 @@
 import { ValidationError } from '../operations/errors.js';
-import type { OperationEvent } from '../operations/model.js';
+import type { LogEntry } from '../operations/model.js';
 import { builder } from './builder.js';
 import { badUserInput } from './codes.js';
 import { pageCost } from './cost.js';
 import { OperationRef, OperationStatusEnum } from './operation.js';
 
-const OperationEventRef = builder.objectRef<OperationEvent>('OperationEvent').implement({
+const OperationEventRef = builder.objectRef<LogEntry>('OperationEvent').implement({
   description: 'One entry of the transition log: what changed at one revision, and who caused it.',
   fields: (t) => ({
     revision: t.exposeInt('revision'),
@@ -28,9 +28,9 @@ builder.objectField(OperationRef, 'events', (t) =>
       type: OperationEventRef,
       description: 'The transition log of this operation, oldest first (audit).',
       complexity: pageCost,
-      resolve: async (op, args, { operations }) => {
+      resolve: async (op, args, { history }) => {
         try {
-          return await operations.history(op, args);
+          return await history.page(op, args);
         } catch (error) {
           if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
           throw error;

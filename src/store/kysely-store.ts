@@ -1,8 +1,9 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import type { OperationEvent, OperationRecord } from '../operations/model.js';
+import type { LogEntry, OperationEvent, OperationRecord } from '../operations/model.js';
 import type {
   ChangeMeta,
   InsertResult,
+  LogPageQuery,
   OperationFilter,
   OperationStore,
   PageQuery,
@@ -12,7 +13,7 @@ import { ACTIVE, TERMINAL } from '../operations/status.js';
 import { claimPending } from './claim.js';
 import type { Database } from './database.js';
 import { type DialectTraits, dialectTraits, type StoreDialect } from './dialect-traits.js';
-import { toEvent, toMs, toRecord } from './store-rows.js';
+import { LOG_ENTRY_COLUMNS, toEvent, toLogEntry, toMs, toRecord } from './store-rows.js';
 import { storeError } from './unavailable.js';
 import { insertOperation, updateOperation } from './writes.js';
 
@@ -91,6 +92,20 @@ export class KyselyStore implements OperationStore {
         .limit(limit)
         .execute();
       return rows.map(toEvent);
+    });
+  }
+
+  logPages(queries: readonly LogPageQuery[]): Promise<LogEntry[][]> {
+    const [first, ...rest] = queries.map((query, index) => this.#logPage(query, index));
+    if (first === undefined) return Promise.resolve([]);
+    return guarded(async () => {
+      // One compound statement: each page is an index range scan of its own, bounded by its
+      // LIMIT (a window over every operation's whole log would read all of it).
+      const rows = await rest.reduce((all, page) => all.unionAll(page), first).execute();
+      const pages: LogEntry[][] = queries.map(() => []);
+      for (const row of rows) pages[Number(row.page)]?.push(toLogEntry(row));
+      for (const page of pages) page.sort((a, b) => a.revision - b.revision);
+      return pages;
     });
   }
 
@@ -205,6 +220,20 @@ export class KyselyStore implements OperationStore {
 
   #selectAll() {
     return this.#db.selectFrom('operations').selectAll();
+  }
+
+  /** One log page as a compound member; `page` tells its rows apart from the others'. */
+  #logPage(query: LogPageQuery, index: number) {
+    const page = this.#db
+      .selectFrom('operation_events')
+      .select(LOG_ENTRY_COLUMNS)
+      .select(sql.lit(index).as('page'))
+      .where('operation_id', '=', query.operationId)
+      .where('revision', '>', query.afterRevision)
+      .orderBy('revision', 'asc')
+      .limit(query.limit);
+    // A compound member may not have its own ORDER BY/LIMIT; a subquery may.
+    return this.#db.selectFrom(page.as(`p${index}`)).selectAll();
   }
 }
 

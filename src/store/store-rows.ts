@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type {
   JsonValue,
+  LogEntry,
   OperationEvent,
   OperationFailure,
   OperationRecord,
@@ -107,8 +108,21 @@ export function toEventRow(
   };
 }
 
-/** The log entry an `operation_events` row holds. */
-export function toEvent(row: OperationEventRow): OperationEvent {
+/** The columns of an `operation_events` row that say what changed, without the state. */
+export const LOG_ENTRY_COLUMNS = [
+  'operation_id',
+  'revision',
+  'status',
+  'progress',
+  'actor',
+  'reason',
+  'at',
+] as const;
+
+/** The audit entry of an `operation_events` row, read without its state. */
+export function toLogEntry(
+  row: Pick<OperationEventRow, (typeof LOG_ENTRY_COLUMNS)[number]>,
+): LogEntry {
   return {
     operationId: row.operation_id,
     revision: row.revision,
@@ -117,6 +131,10 @@ export function toEvent(row: OperationEventRow): OperationEvent {
     actor: row.actor,
     reason: row.reason,
     at: toDate(row.at),
-    state: toRecord(JSON.parse(row.state) as OperationRow),
   };
+}
+
+/** The log entry an `operation_events` row holds. */
+export function toEvent(row: OperationEventRow): OperationEvent {
+  return { ...toLogEntry(row), state: toRecord(JSON.parse(row.state) as OperationRow) };
 }

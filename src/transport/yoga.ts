@@ -289,13 +289,19 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     ],
     context: (initial) => {
       if (initial.socketViewer && initial.socketSignal) {
-        return { viewer: initial.socketViewer, operations, signal: initial.socketSignal };
+        return {
+          viewer: initial.socketViewer,
+          operations,
+          history: operations.historyReader(),
+          signal: initial.socketSignal,
+        };
       }
       const viewer = viewers.get(initial.request);
       if (!viewer) throw unauthenticated();
       return {
         viewer,
         operations,
+        history: operations.historyReader(),
         signal: streamSignal(viewer, initial.request.signal, shutdownSignal),
       };
     },

@@ -132,6 +132,52 @@ export function describeLogAndClaims(ctx: SuiteContext): void {
       expect(await revisions(4, 2)).toEqual([]);
     });
 
+    it("reads several operations' log pages at once, each as events() pages it, without states", async () => {
+      const store = ctx.store();
+      const a = await ctx.put(
+        op({ input: { big: 'x'.repeat(1000) } }),
+        running('w1'),
+        (o) => progress(o, 0.5, 'half', at(2)),
+        (o) => succeed(o, null, at(3)),
+      );
+      const b = await ctx.put(op(), running('w2'));
+      const queries = [
+        { operationId: a.id, afterRevision: 0, limit: 2 },
+        { operationId: b.id, afterRevision: 0, limit: 100 },
+        { operationId: a.id, afterRevision: 2, limit: 100 },
+        { operationId: 'no-such-operation', afterRevision: 0, limit: 100 },
+        { operationId: a.id, afterRevision: 0, limit: 2 },
+        { operationId: b.id, afterRevision: 2, limit: 100 },
+      ];
+      const pages = await store.logPages(queries);
+      const expected = await Promise.all(
+        queries.map(async (q) =>
+          (await store.events(q.operationId, q.afterRevision, q.limit)).map(
+            ({ state: _state, ...entry }) => entry,
+          ),
+        ),
+      );
+      expect(pages).toEqual(expected);
+      expect(pages.map((page) => page.map((entry) => entry.revision))).toEqual([
+        [1, 2],
+        [1, 2],
+        [3, 4],
+        [],
+        [1, 2],
+        [],
+      ]);
+      expect(pages[2]?.[0]).toEqual({
+        operationId: a.id,
+        revision: 3,
+        status: 'RUNNING',
+        progress: 0.5,
+        actor: META.actor,
+        reason: null,
+        at: at(2),
+      });
+      expect(await store.logPages([])).toEqual([]);
+    });
+
     it('reads the log of every operation by time, then operation id, then revision', async () => {
       const store = ctx.store();
       // Ties in `at` everywhere: the order must still be total.
