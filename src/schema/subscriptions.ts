@@ -1,8 +1,24 @@
 import { NotFoundError, ValidationError } from '../operations/errors.js';
+import type { OperationRecord } from '../operations/model.js';
+import { isDone } from '../operations/status.js';
 import { builder } from './builder.js';
 import { badUserInput, notFound } from './codes.js';
+import type { EventIds } from './context.js';
 import { parseOperationId } from './ids.js';
 import { OperationRef, OperationStatusEnum } from './operation.js';
+
+/**
+ * Tells the transport which revision is leaving (SSE numbers its events with it), and whether it
+ * ends the stream (`last`: a terminal state of a single-operation stream).
+ */
+function sending(
+  op: OperationRecord,
+  eventIds: EventIds | undefined,
+  last: boolean,
+): OperationRecord {
+  eventIds?.sending(op.revision, last);
+  return op;
+}
 
 builder.subscriptionType({
   fields: (t) => ({
@@ -19,19 +35,24 @@ builder.subscriptionType({
             'Resume: replay every revision after this one from the log (status changes never\ncoalesced), then go on live, instead of starting with the current state.',
         }),
       },
-      subscribe: async (_root, { id, afterRevision }, { operations, viewer, signal }) => {
+      subscribe: async (_root, { id, afterRevision }, context) => {
+        const { operations, viewer, signal, eventIds } = context;
         if (afterRevision != null && afterRevision < 0) {
           throw badUserInput('afterRevision must be 0 or more.', 'afterRevision');
         }
+        // A reconnecting EventSource says what it saw last; that is the later of the two.
+        const lastEventId = eventIds?.lastEventId ?? null;
+        const after =
+          lastEventId === null ? afterRevision : Math.max(lastEventId, afterRevision ?? 0);
         try {
-          return await operations.watch(viewer, parseOperationId(id), id, signal, afterRevision);
+          return await operations.watch(viewer, parseOperationId(id), id, signal, after);
         } catch (error) {
           if (error instanceof NotFoundError) throw notFound(id);
           if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
           throw error;
         }
       },
-      resolve: (op) => op,
+      resolve: (op, _args, { eventIds }) => sending(op, eventIds, isDone(op.status)),
     }),
     operationsUpdated: t.field({
       type: OperationRef,
@@ -43,7 +64,8 @@ builder.subscriptionType({
       },
       subscribe: (_root, { status, kind }, { operations, viewer, signal }) =>
         operations.watchAll(viewer, { statuses: status, kind }, signal),
-      resolve: (op) => op,
+      // Revisions count per operation, so an EventSource cannot resume this feed from one.
+      resolve: (op, _args, { eventIds }) => sending(op, eventIds, false),
     }),
   }),
 });

@@ -5,9 +5,10 @@ import type { Verifier } from '../auth/jwt.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { OperationsService } from '../operations/service.js';
-import { ErrorCode, unauthenticated } from '../schema/codes.js';
+import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
 import type { Context } from '../schema/context.js';
 import { useCostLimit } from './cost-limit.js';
+import { type EventStreamState, StreamEnd, useEventStreams } from './event-stream.js';
 import { at } from './expiry.js';
 import { graphiqlExamples } from './graphiql-examples.js';
 import { documentLimitPlugins } from './limits.js';
@@ -126,26 +127,36 @@ function createMaskError(logger: Logger) {
 
 /**
  * Aborts at the first of: the request ends (the HTTP edge aborts it when the response closes),
- * the server stops, or the viewer's token expires. No event is sent after `exp`.
+ * the server stops, or the viewer's token expires, with the `StreamEnd` that says which. No event
+ * is sent after `exp`.
  */
 function streamSignal(viewer: Viewer, request: AbortSignal, shutdown: AbortSignal): AbortSignal {
   const ended = new AbortController();
-  const sources = [request, shutdown];
-  const stop = () => ended.abort();
+  const sources = new Map<AbortSignal, StreamEnd>([
+    [request, StreamEnd.ClientGone],
+    [shutdown, StreamEnd.ShuttingDown],
+  ]);
+  const listeners = new Map<AbortSignal, () => void>();
   let cancelTimer = () => {};
   ended.signal.addEventListener(
     'abort',
     () => {
       cancelTimer();
-      for (const source of sources) source.removeEventListener('abort', stop);
+      for (const [source, stop] of listeners) source.removeEventListener('abort', stop);
     },
     { once: true },
   );
-  for (const source of sources) {
+  for (const [source, reason] of sources) {
+    const stop = () => ended.abort(reason);
     if (source.aborted) stop();
-    else source.addEventListener('abort', stop, { once: true });
+    else {
+      source.addEventListener('abort', stop, { once: true });
+      listeners.set(source, stop);
+    }
   }
-  if (!ended.signal.aborted) cancelTimer = at(viewer.expiresAt, stop);
+  if (!ended.signal.aborted) {
+    cancelTimer = at(viewer.expiresAt, () => ended.abort(StreamEnd.TokenExpired));
+  }
   return ended.signal;
 }
 
@@ -249,10 +260,25 @@ function useVariableErrors(): Plugin<ServerContext> {
   };
 }
 
+/**
+ * The `Last-Event-ID` a reconnecting EventSource sends back: the revision it saw last. Anything
+ * else in it is refused rather than ignored, so a resume never silently starts over.
+ */
+function lastEventIdOf(request: Request): number | null {
+  const value = request.headers.get('last-event-id');
+  if (value === null || value === '') return null;
+  if (!/^\d{1,15}$/.test(value.trim())) {
+    throw badUserInput('Last-Event-ID must be a revision (a whole number).', 'Last-Event-ID');
+  }
+  return Number(value.trim());
+}
+
 /** The yoga instance: auth, context, masking, limits, SSE and GraphiQL. */
 export function createYogaApp(options: YogaOptions): YogaApp {
   const { verifier, operations, logger, shutdownSignal, limits } = options;
   const viewers = new WeakMap<Request, Viewer>();
+  const eventStreams = new WeakMap<Request, EventStreamState>();
+  const maskError = createMaskError(logger);
 
   return createYoga<ServerContext, Context>({
     schema: options.schema,
@@ -261,7 +287,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     healthCheckEndpoint: '/graphql/health',
     multipart: false,
     batching: false,
-    maskedErrors: { maskError: createMaskError(logger) },
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { details: args.slice(1) }),
       info: (...args) => logger.info(String(args[0]), { details: args.slice(1) }),
@@ -284,6 +310,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useExpiryCutoff(),
       useSubscriptionCap(limits),
       useVariableErrors(),
+      useEventStreams({ states: eventStreams, maskError }),
       ...documentLimitPlugins(options.production),
       useCostLimit(options.maxQueryCost),
     ],
@@ -298,11 +325,26 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       }
       const viewer = viewers.get(initial.request);
       if (!viewer) throw unauthenticated();
+      const signal = streamSignal(viewer, initial.request.signal, shutdownSignal);
+      const state: EventStreamState = {
+        signal,
+        expiresAt: viewer.expiresAt,
+        revision: null,
+        finished: false,
+      };
+      eventStreams.set(initial.request, state);
       return {
         viewer,
         operations,
         history: operations.historyReader(),
-        signal: streamSignal(viewer, initial.request.signal, shutdownSignal),
+        signal,
+        eventIds: {
+          lastEventId: lastEventIdOf(initial.request),
+          sending(revision, last) {
+            state.revision = revision;
+            state.finished = last;
+          },
+        },
       };
     },
   });

@@ -477,32 +477,43 @@ describe('token expiry', () => {
   it.each([
     ['', false],
     [', even when the event loop is busy at exp', true],
-  ])('ends an SSE stream at exp, with no event after exp%s', async (_name, stall) => {
-    const { token, expMs } = shortToken();
-    const server = await startTestServer(NO_SHUTDOWN_GRACE, {
-      handlers: [tickingKind('test.ticker', stall ? expMs : null)],
-    });
-    const op = await userClient(server, 'alice').start({ kind: 'test.ticker' });
-    const stream = await sse(server.url, token, WATCH, { id: op.id });
-    expect(stream.status).toBe(200);
-    const events = await stream.events.rest(15_000);
-    const endedAt = Date.now();
-    expect(stream.events.error).toBeNull();
-    expect(endedAt).toBeGreaterThanOrEqual(expMs);
-    expect(endedAt - expMs).toBeLessThan(2_000);
-    const nexts = events.filter((event) => event.event === 'next');
-    expect(nexts.length).toBeGreaterThan(3);
-    expect(events.filter((event) => event.event !== 'next' && event.event !== 'complete')).toEqual(
-      [],
-    );
-    for (const event of nexts) {
-      const { data } = JSON.parse(event.data) as {
-        data: { operationUpdated: { updatedAt: string } };
-      };
-      expect(Date.parse(data.operationUpdated.updatedAt)).toBeLessThanOrEqual(expMs);
-    }
-    await changedAfter(server, op.id, expMs);
-  });
+  ])(
+    'ends an SSE stream at exp with an UNAUTHENTICATED error, no event after exp%s',
+    async (_name, stall) => {
+      const { token, expMs } = shortToken();
+      const server = await startTestServer(NO_SHUTDOWN_GRACE, {
+        handlers: [tickingKind('test.ticker', stall ? expMs : null)],
+      });
+      const op = await userClient(server, 'alice').start({ kind: 'test.ticker' });
+      const stream = await sse(server.url, token, WATCH, { id: op.id });
+      expect(stream.status).toBe(200);
+      const events = await stream.events.rest(15_000);
+      const endedAt = Date.now();
+      expect(stream.events.error).toBeNull();
+      expect(endedAt).toBeGreaterThanOrEqual(expMs);
+      expect(endedAt - expMs).toBeLessThan(2_000);
+      // It ends with an error saying why, never with `complete`: the operation is still running.
+      expect(events.map((event) => event.event)).not.toContain('complete');
+      expect(JSON.parse(events.at(-1)?.data ?? '{}')).toEqual({
+        errors: [
+          {
+            message: 'The token has expired; subscribe again with a fresh one.',
+            extensions: { code: 'UNAUTHENTICATED' },
+          },
+        ],
+      });
+      const nexts = events.slice(0, -1);
+      expect(nexts.length).toBeGreaterThan(3);
+      expect(nexts.filter((event) => event.event !== 'next')).toEqual([]);
+      for (const event of nexts) {
+        const { data } = JSON.parse(event.data) as {
+          data: { operationUpdated: { updatedAt: string } };
+        };
+        expect(Date.parse(data.operationUpdated.updatedAt)).toBeLessThanOrEqual(expMs);
+      }
+      await changedAfter(server, op.id, expMs);
+    },
+  );
 
   it.each([30, 400])(
     'keeps a WebSocket open whose token expires in %i days (no setTimeout overflow)',

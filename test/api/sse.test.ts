@@ -14,20 +14,28 @@ import { doneState, waitFor } from '../helpers/wait.js';
 /** One block of an event stream, as sent: comment lines kept apart from fields. */
 interface Block {
   readonly comments: string[];
+  readonly id?: string;
   readonly event: string | null;
   readonly data: string | null;
 }
 
 function parseBlock(text: string): Block {
   const comments: string[] = [];
+  let id: string | undefined;
   let event: string | null = null;
   const data: string[] = [];
   for (const line of text.split('\n')) {
     if (line.startsWith(':')) comments.push(line);
+    else if (line.startsWith('id:')) id = line.slice(3).trim();
     else if (line.startsWith('event:')) event = line.slice(6).trim();
     else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
   }
-  return { comments, event, data: data.length ? data.join('\n') : null };
+  return {
+    comments,
+    ...(id === undefined ? {} : { id }),
+    event,
+    data: data.length ? data.join('\n') : null,
+  };
 }
 
 const requests = new Set<ClientRequest>();
@@ -45,6 +53,7 @@ async function rawSse(
   token: string,
   query: string,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ) {
   const body = JSON.stringify({ query, variables });
   const req = request(server.url, {
@@ -54,6 +63,7 @@ async function rawSse(
       accept: 'text/event-stream',
       authorization: `Bearer ${token}`,
       'content-length': Buffer.byteLength(body),
+      ...headers,
     },
   });
   requests.add(req);
@@ -304,5 +314,128 @@ describe('a slow SSE reader (P72)', () => {
       states.slice(1).every((s) => (s.input as { bulk: string }).bulk.length === bulk.length),
     ).toBe(true);
     await waitFor(() => server.app.gauges().streams === 0, 'both streams to close');
+  });
+});
+
+describe('SSE event ids and resuming (Last-Event-ID)', () => {
+  it("numbers each state with its revision as the event's id; complete carries none", async () => {
+    const { server, alice, op, run } = await startControlled();
+    const stream = await rawSse(server, alice.token, WATCH('revision status'), { id: op.id });
+    const first = await stream.nextEvent();
+    expect(first.id).toBe('2');
+    expect(opIn(first)).toEqual({ revision: 2, status: 'RUNNING' });
+    await run.context.progress(0.5);
+    expect((await stream.nextEvent()).id).toBe('3');
+    run.finish(null);
+    expect((await stream.nextEvent()).id).toBe('4');
+    const complete = await stream.nextEvent();
+    expect(complete).toEqual({ comments: [], event: 'complete', data: '' });
+  });
+
+  it('numbers operationsUpdated events with the revision of the operation each one carries', async () => {
+    const { server, alice, op, run } = await startControlled();
+    const stream = await rawSse(
+      server,
+      alice.token,
+      'subscription { operationsUpdated { id revision } }',
+    );
+    await run.context.progress(0.5);
+    const block = await stream.nextEvent();
+    expect(block.id).toBe('3');
+    expect(JSON.parse(block.data ?? '{}')).toEqual({
+      data: { operationsUpdated: { id: op.id, revision: 3 } },
+    });
+  });
+
+  it('resumes after the Last-Event-ID a reconnecting client sends, as afterRevision would', async () => {
+    const { server, alice, op, run } = await startControlled();
+    for (let i = 1; i <= 4; i++) await run.context.progress(i / 10, `step ${i}`);
+    // Revisions 3..6 are the progress reports; a client that saw 4 gets 5 and 6, then live.
+    const stream = await rawSse(
+      server,
+      alice.token,
+      WATCH('revision message'),
+      { id: op.id },
+      { 'last-event-id': '4' },
+    );
+    const replayed = [await stream.nextEvent(), await stream.nextEvent()];
+    expect(replayed.map((b) => [b.id, opIn(b)])).toEqual([
+      ['5', { revision: 5, message: 'step 3' }],
+      ['6', { revision: 6, message: 'step 4' }],
+    ]);
+    run.finish(null);
+    const last = await stream.nextEvent();
+    expect([last.id, opIn(last).revision]).toEqual(['7', 7]);
+    expect((await stream.nextEvent()).event).toBe('complete');
+  });
+
+  it('takes the later of afterRevision and Last-Event-ID', async () => {
+    const { server, alice, op, run } = await startControlled();
+    for (let i = 1; i <= 4; i++) await run.context.progress(i / 10);
+    const stream = await rawSse(
+      server,
+      alice.token,
+      'subscription($id: ID!) { operationUpdated(id: $id, afterRevision: 2) { revision } }',
+      { id: op.id },
+      { 'last-event-id': '5' },
+    );
+    expect((await stream.nextEvent()).id).toBe('6');
+  });
+
+  it('refuses a Last-Event-ID that is not a revision with BAD_USER_INPUT, and starts nothing', async () => {
+    const { server, alice, op } = await startControlled();
+    const stream = await rawSse(
+      server,
+      alice.token,
+      WATCH('revision'),
+      { id: op.id },
+      { 'last-event-id': 'yesterday' },
+    );
+    const block = await stream.nextEvent();
+    expect(JSON.parse(block.data ?? '{}').errors).toEqual([
+      expect.objectContaining({
+        message: 'Last-Event-ID must be a revision (a whole number).',
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'Last-Event-ID' }),
+      }),
+    ]);
+    expect((await stream.nextEvent()).event).toBe('complete');
+    expect(server.app.gauges().streams).toBe(0);
+  });
+});
+
+describe('SSE streams ended by the server (honest endings)', () => {
+  it('ends with a SERVICE_UNAVAILABLE error and no complete when the server shuts down mid-stream', async () => {
+    const { server, alice, op } = await startControlled();
+    const stream = await rawSse(server, alice.token, WATCH('revision status'), { id: op.id });
+    expect(opIn(await stream.nextEvent())).toEqual({ revision: 2, status: 'RUNNING' });
+    const stopping = server.stop();
+    const rest = (await stream.blocks.rest()).filter((b) => b.event !== null);
+    await stopping;
+    expect(rest).toEqual([
+      {
+        comments: [],
+        event: 'next',
+        data: JSON.stringify({
+          errors: [
+            {
+              message: 'The server is shutting down; reconnect to resume.',
+              extensions: { code: 'SERVICE_UNAVAILABLE' },
+            },
+          ],
+        }),
+      },
+    ]);
+  });
+
+  it('still completes normally when the terminal state arrived before the shutdown', async () => {
+    const { server, alice, op, run } = await startControlled();
+    const stream = await rawSse(server, alice.token, WATCH('revision status'), { id: op.id });
+    expect(opIn(await stream.nextEvent()).status).toBe('RUNNING');
+    run.finish(null);
+    expect(opIn(await stream.nextEvent()).status).toBe('SUCCEEDED');
+    await server.stop();
+    expect(
+      (await stream.blocks.rest()).filter((b) => b.event !== null).map((b) => b.event),
+    ).toEqual(['complete']);
   });
 });

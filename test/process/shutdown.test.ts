@@ -56,7 +56,7 @@ function rawIdOf(op: Op): string {
 
 describe('graceful shutdown', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
-    '%s closes WebSockets with 1001, ends SSE streams, records the running op INTERRUPTED, keeps PENDING ones, exits 0',
+    '%s closes WebSockets with 1001, ends SSE streams with SERVICE_UNAVAILABLE, records the running op INTERRUPTED, keeps PENDING ones, exits 0',
     async (signal) => {
       const { server, url, wsUrl, alice } = await started({
         SHUTDOWN_GRACE_MS: '300',
@@ -95,8 +95,13 @@ describe('graceful shutdown', () => {
 
       server.child.kill(signal);
       expect(await ws.closes.next()).toEqual({ code: 1001, reason: 'Server shutting down' });
-      // The SSE stream ends cleanly: `complete`, then the end of the response.
-      expect((await stream.events.rest()).at(-1)).toEqual({ event: 'complete', data: '' });
+      // The SSE stream ends with an error saying why (never `complete`: the operation had not
+      // ended), then the response ends cleanly.
+      const ending = await stream.events.rest();
+      expect(ending.map((event) => event.event)).not.toContain('complete');
+      expect(JSON.parse(ending.at(-1)?.data ?? '{}')).toMatchObject({
+        errors: [{ extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+      });
       expect(stream.events.error).toBeNull();
       expect(await server.exited).toBe(0);
 
