@@ -36,6 +36,16 @@ export interface Config {
   /** Prefix of every Redis channel: instances share events only with the same prefix. @default 'longrun:' */
   readonly redisPrefix: string;
   readonly jwt: JwtConfig;
+  /**
+   * `WATCH_TOKEN_SECRET`: the HS256 key of watch tokens (read-only links to one operation), the
+   * same on every instance; null outside production makes a development one in `dataDir`.
+   */
+  readonly watchTokenSecret: string | null;
+  /**
+   * `PUBLIC_URL`: where browsers reach this server (scheme, host and any path prefix), for the
+   * links it hands out; null takes the request's Host header.
+   */
+  readonly publicUrl: string | null;
   /** How long a handler may ignore a cancel before it is declared CANCEL_FORCED. @default 10_000 */
   readonly cancelGraceMs: number;
   /** How long a claimed operation stays ours without a heartbeat. @default 30_000 */
@@ -87,6 +97,15 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? null : value));
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+}
+
 const EnvSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: int(0, 65_535, 4000),
@@ -107,6 +126,11 @@ const EnvSchema = z.object({
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
   JWT_CLOCK_TOLERANCE_SEC: int(0, 30, 5),
+  WATCH_TOKEN_SECRET: z.string().optional(),
+  PUBLIC_URL: optionalText.refine(
+    (value) => value === null || isHttpUrl(value),
+    'must be an http:// or https:// URL without a query or fragment',
+  ),
   CANCEL_GRACE_MS: int(0, 3_600_000, 10_000),
   LEASE_MS: int(100, 3_600_000, 30_000),
   SHUTDOWN_GRACE_MS: int(0, 3_600_000, 10_000),
@@ -156,6 +180,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'Set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256) to run with NODE_ENV=production.',
     );
   }
+  const watchTokenSecret = e.WATCH_TOKEN_SECRET ?? null;
+  if (watchTokenSecret !== null && watchTokenSecret.length < 32) {
+    throw new ConfigError('WATCH_TOKEN_SECRET: must be at least 32 characters long.');
+  }
+  // A key of its own: with one secret for both, only claims would tell the two kinds apart.
+  if (watchTokenSecret !== null && watchTokenSecret === secret) {
+    throw new ConfigError('WATCH_TOKEN_SECRET: must differ from JWT_SECRET.');
+  }
+  if (production && watchTokenSecret === null) {
+    throw new ConfigError(
+      'Set WATCH_TOKEN_SECRET (at least 32 characters, the same on every instance) to run with NODE_ENV=production: it signs watch links.',
+    );
+  }
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
     port: e.PORT,
@@ -172,6 +209,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       audience: e.JWT_AUDIENCE,
       clockToleranceSec: e.JWT_CLOCK_TOLERANCE_SEC,
     }),
+    watchTokenSecret,
+    publicUrl: e.PUBLIC_URL === null ? null : new URL(e.PUBLIC_URL).href,
     cancelGraceMs: e.CANCEL_GRACE_MS,
     leaseMs: e.LEASE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

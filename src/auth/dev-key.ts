@@ -14,6 +14,9 @@ import jwt from 'jsonwebtoken';
 /** File name of the development secret inside the data directory. */
 export const DEV_SECRET_FILE = 'dev-jwt-secret';
 
+/** File name of the development key of watch tokens inside the data directory. */
+export const DEV_WATCH_SECRET_FILE = 'dev-watch-secret';
+
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{32,}$/;
 
 function readSecret(file: string): string {
@@ -28,11 +31,12 @@ function readSecret(file: string): string {
 }
 
 /**
- * The development HS256 secret kept in `<dataDir>/dev-jwt-secret` (mode 0600), made on first use,
- * so the start-up token and `npm run token` agree across restarts; never used in production.
+ * The development HS256 secret kept in `<dataDir>/<name>` (mode 0600, `dev-jwt-secret` unless
+ * named), made on first use, so the start-up token and `npm run token` agree across restarts;
+ * never used in production.
  */
-export function loadOrCreateDevSecret(dataDir: string): string {
-  const file = join(dataDir, DEV_SECRET_FILE);
+export function loadOrCreateDevSecret(dataDir: string, name: string = DEV_SECRET_FILE): string {
+  const file = join(dataDir, name);
   try {
     return readSecret(file);
   } catch (error) {

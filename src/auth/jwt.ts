@@ -2,6 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt, { type Jwt, type VerifyOptions } from 'jsonwebtoken';
 import { ConfigError, type JwtConfig } from '../config.js';
 import type { Viewer } from './viewer.js';
+import { WATCH_TOKEN_TYPE } from './watch-token.js';
 
 /** The signature algorithms longrun accepts; each key type is pinned to exactly one. */
 export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
@@ -70,11 +71,18 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 /** OpenID Connect Core §2 caps `sub` at 255 characters; longer ones would become owner ids. */
 const MAX_SUBJECT_LENGTH = 255;
 
-const fail = (reason: string, kind: AuthFailureKind = AuthFailureKind.Invalid): AuthFailure => ({
-  ok: false,
-  kind,
-  reason,
-});
+/** A refusal: `reason` for logs, `kind` for the client. */
+export const authFailure = (
+  reason: string,
+  kind: AuthFailureKind = AuthFailureKind.Invalid,
+): AuthFailure => ({ ok: false, kind, reason });
+const fail = authFailure;
+
+/** The token of an `Authorization` value of exactly `Bearer <token>`, else null. */
+export function parseBearer(header: string | null | undefined): string | null {
+  if (header === null || header === undefined) return null;
+  return BEARER.exec(header)?.[1] ?? null;
+}
 
 /**
  * The algorithm pinned to a key: secret → HS256 (at least 32 bytes), RSA (at least 2048 bits) →
@@ -137,6 +145,8 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
     }
     // RFC 7515 §4.1.11: extensions listed in `crit` must be understood, and we understand none.
     if (decoded.header.crit !== undefined) return fail('unsupported crit header');
+    // A watch token is never a user token, whatever key it was signed with.
+    if (decoded.header.typ === WATCH_TOKEN_TYPE) return fail('a watch token is not a user token');
     const { payload } = decoded;
     if (!isRecord(payload)) return fail('payload is not a JSON object');
     // jsonwebtoken rejects a non-numeric or past exp, but accepts a token without one.
@@ -160,8 +170,8 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
       if (header === null || header === undefined || header === '') {
         return fail('no authorization header', AuthFailureKind.Missing);
       }
-      const token = BEARER.exec(header)?.[1];
-      return token === undefined
+      const token = parseBearer(header);
+      return token === null
         ? fail('authorization is not "Bearer <token>"', AuthFailureKind.Malformed)
         : verify(token);
     },

@@ -6,12 +6,27 @@ export interface Viewer {
   readonly isAdmin: boolean;
   /** When the token expires: live streams and sockets end here. */
   readonly expiresAt: Date;
+  /**
+   * Set for a watch token: the raw id of the one operation it may read. Such a viewer sees
+   * nothing else and changes nothing; absent for a user token.
+   */
+  readonly watchOnly?: string;
 }
 
 /**
  * The one ownership rule: a viewer may see, cancel and watch an operation they own, and an admin
- * any operation; callers treat `false` exactly like a missing operation.
+ * any operation; a watch token only its one operation. Callers treat `false` exactly like a
+ * missing operation.
  */
-export function canSee(viewer: Viewer, op: { readonly ownerId: string }): boolean {
+export function canSee(
+  viewer: Viewer,
+  op: { readonly id: string; readonly ownerId: string },
+): boolean {
+  if (viewer.watchOnly !== undefined) return op.id === viewer.watchOnly;
   return viewer.isAdmin || op.ownerId === viewer.id;
+}
+
+/** True for a watch token's viewer: it reads one operation and may change nothing. */
+export function isWatchOnly(viewer: Viewer): boolean {
+  return viewer.watchOnly !== undefined;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const SECRET = 's'.repeat(32);
+const WATCH_SECRET = 'w'.repeat(32);
 const PUBLIC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .publicKey.export({ type: 'spki', format: 'pem' })
   .toString();
@@ -30,6 +31,8 @@ describe('loadConfig', () => {
       redisUrl: null,
       redisPrefix: 'longrun:',
       jwt: { secret: null, publicKey: null, issuer: null, audience: null, clockToleranceSec: 5 },
+      watchTokenSecret: null,
+      publicUrl: null,
       cancelGraceMs: 10_000,
       leaseMs: 30_000,
       shutdownGraceMs: 10_000,
@@ -54,6 +57,8 @@ describe('loadConfig', () => {
       JWT_ISSUER: 'https://issuer.test',
       JWT_AUDIENCE: 'longrun',
       JWT_CLOCK_TOLERANCE_SEC: '0',
+      WATCH_TOKEN_SECRET: WATCH_SECRET,
+      PUBLIC_URL: 'https://ops.example.com/longrun/',
       CANCEL_GRACE_MS: '500',
       LEASE_MS: '1000',
       SHUTDOWN_GRACE_MS: '2000',
@@ -76,6 +81,8 @@ describe('loadConfig', () => {
         audience: 'longrun',
         clockToleranceSec: 0,
       },
+      watchTokenSecret: WATCH_SECRET,
+      publicUrl: 'https://ops.example.com/longrun/',
       cancelGraceMs: 500,
       leaseMs: 1000,
       shutdownGraceMs: 2000,
@@ -113,6 +120,12 @@ describe('loadConfig', () => {
     ['JWT_CLOCK_TOLERANCE_SEC', '31'],
     ['LOG_LEVEL', 'verbose'],
     ['REDIS_URL', 'http://localhost:6379'],
+    ['PUBLIC_URL', 'ops.example.com'],
+    ['PUBLIC_URL', 'ftp://ops.example.com/'],
+    ['PUBLIC_URL', 'https://ops.example.com/?a=1'],
+    ['PUBLIC_URL', 'https://ops.example.com/#top'],
+    ['WATCH_TOKEN_SECRET', ''],
+    ['WATCH_TOKEN_SECRET', 'short'],
     ['DATABASE_URL', 'mysql://x'],
     ['DATABASE_URL', 'sqlite:'],
     ['DATABASE_URL', 'sqlite:mysql://x'],
@@ -124,9 +137,26 @@ describe('loadConfig', () => {
     const error = configError({ NODE_ENV: 'production' });
     expect(error.message).toMatch(/JWT_SECRET/);
     expect(error.message).toMatch(/JWT_PUBLIC_KEY/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).production).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: PUBLIC_PEM }).jwt.publicKey).toBe(
+    const production = { NODE_ENV: 'production', WATCH_TOKEN_SECRET: WATCH_SECRET };
+    expect(loadConfig({ ...production, JWT_SECRET: SECRET }).production).toBe(true);
+    expect(loadConfig({ ...production, JWT_PUBLIC_KEY: PUBLIC_PEM }).jwt.publicKey).toBe(
       PUBLIC_PEM,
+    );
+  });
+
+  it('refuses production without WATCH_TOKEN_SECRET, which watch links are signed with', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    expect(error.message).toMatch(/^Set WATCH_TOKEN_SECRET .*same on every instance/);
+    expect(configError({ NODE_ENV: 'production', JWT_PUBLIC_KEY: PUBLIC_PEM }).message).toMatch(
+      /WATCH_TOKEN_SECRET/,
+    );
+    // Outside production a development key is made in DATA_DIR instead.
+    expect(loadConfig({ JWT_SECRET: SECRET }).watchTokenSecret).toBeNull();
+  });
+
+  it('refuses a WATCH_TOKEN_SECRET equal to JWT_SECRET: each kind of token has its own key', () => {
+    expect(configError({ JWT_SECRET: SECRET, WATCH_TOKEN_SECRET: SECRET }).message).toMatch(
+      /^WATCH_TOKEN_SECRET: must differ from JWT_SECRET/,
     );
   });
 

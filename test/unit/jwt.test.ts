@@ -417,10 +417,18 @@ describe('canSee', () => {
   const alice: Viewer = { id: 'alice', isAdmin: false, expiresAt };
   const admin: Viewer = { id: 'root', isAdmin: true, expiresAt };
 
+  it('lets a watch token see its one operation, whoever owns it, and nothing else', () => {
+    const watcher: Viewer = { id: 'alice', isAdmin: false, expiresAt, watchOnly: 'op1' };
+    expect(canSee(watcher, { id: 'op1', ownerId: 'bob' })).toBe(true);
+    expect(canSee(watcher, { id: 'op2', ownerId: 'alice' })).toBe(false);
+    // Even an admin's grant is one operation only.
+    expect(canSee({ ...watcher, isAdmin: true }, { id: 'op2', ownerId: 'bob' })).toBe(false);
+  });
+
   it('lets owners and admins see an operation, and nobody else', () => {
-    expect(canSee(alice, { ownerId: 'alice' })).toBe(true);
-    expect(canSee(alice, { ownerId: 'bob' })).toBe(false);
-    expect(canSee(alice, { ownerId: 'Alice' })).toBe(false);
-    expect(canSee(admin, { ownerId: 'bob' })).toBe(true);
+    expect(canSee(alice, { id: 'op1', ownerId: 'alice' })).toBe(true);
+    expect(canSee(alice, { id: 'op1', ownerId: 'bob' })).toBe(false);
+    expect(canSee(alice, { id: 'op1', ownerId: 'Alice' })).toBe(false);
+    expect(canSee(admin, { id: 'op1', ownerId: 'bob' })).toBe(true);
   });
 });
