@@ -6,8 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateDevSecret } from './auth/dev-key.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { DEV_WATCH_SECRET_FILE, loadOrCreateDevSecret } from './auth/dev-key.js';
 import { createVerifier, keysFromConfig, mintToken } from './auth/jwt.js';
+import { createWatchTokens, watchTokenKey } from './auth/watch-token.js';
 import { createMemoryBus } from './bus/memory-bus.js';
 import { createRedisBus } from './bus/redis-bus.js';
 import type { Config } from './config.js';
@@ -19,6 +21,7 @@ import { createCommitter } from './operations/commit.js';
 import { createFeed } from './operations/feed.js';
 import type { EventBus, OperationStore } from './operations/ports.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
+import { createWatchLinks } from './operations/watch-links.js';
 import { createRunner } from './runner/runner.js';
 import { schema } from './schema/index.js';
 import { connectStore, type StatementObserver } from './store/connect.js';
@@ -100,6 +103,15 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       : null;
   const keys = keysFromConfig(config.jwt, devSecret);
   const verifier = createVerifier(keys, config.jwt);
+  // Watch tokens have a key of their own: in production a setting every instance shares, in
+  // development one generated beside the development secret.
+  const watchTokens = createWatchTokens(
+    watchTokenKey(
+      config.watchTokenSecret ?? loadOrCreateDevSecret(config.dataDir, DEV_WATCH_SECRET_FILE),
+    ),
+    config.jwt,
+  );
+  const authenticator = createAuthenticator(verifier, watchTokens);
   const devToken =
     devSecret === null
       ? null
@@ -123,6 +135,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     recheckMs: config.redisUrl === null ? null : FEED_RECHECK_MS,
   });
   const operations = createOperationsService({ store, commit, registry, feed });
+  const watchLinks = createWatchLinks({ operations, tokens: watchTokens });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const runner = createRunner({
     store,
@@ -159,10 +172,21 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     maxSocketsPerUser: config.maxSocketsPerUser,
     maxSubscriptionsPerUser: config.maxSubscriptionsPerUser,
   });
+
+  let address: AddressInfo | null = null;
+  const url = () => {
+    if (!address) throw new Error('The app has not started.');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}/graphql`;
+  };
+
   const yoga = createYogaApp({
     schema,
-    verifier,
+    authenticator,
     operations,
+    watchLinks,
+    publicUrl: config.publicUrl,
+    listenUrl: url,
     logger,
     limits,
     production: config.production,
@@ -179,20 +203,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   });
   const sockets = attachWebSocket(server, {
     yoga,
-    verifier,
+    authenticator,
     logger,
     limits,
     maxMessageBytes: config.maxWsMessageBytes,
     production: config.production,
     maxQueryCost: config.maxQueryCost,
   });
-  let address: AddressInfo | null = null;
-  const url = () => {
-    if (!address) throw new Error('The app has not started.');
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}/graphql`;
-  };
-
   return {
     get url() {
       return url();

@@ -77,6 +77,10 @@ export function createWatchTokens(
           complete: true,
         });
       } catch (error) {
+        // jsonwebtoken's messages name the failed check and never echo the token.
+        if (error instanceof jwt.TokenExpiredError) {
+          return authFailure(error.message, AuthFailureKind.Expired);
+        }
         return fail(
           error instanceof jwt.JsonWebTokenError ? error.message : 'token not verifiable',
         );

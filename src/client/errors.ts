@@ -5,6 +5,8 @@
 export const ClientErrorCode = {
   /** No token, a bad one, or an expired one that `getToken` could not replace. */
   Unauthenticated: 'UNAUTHENTICATED',
+  /** The token may not do this: a watch token asked for anything but reading its operation. */
+  Forbidden: 'FORBIDDEN',
   /** `watch`: the operation does not exist or the viewer may not see it. */
   NotFound: 'NOT_FOUND',
   /** An argument the server rejected before running anything. */

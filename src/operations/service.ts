@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { canSee, type Viewer } from '../auth/viewer.js';
+import { canSee, isWatchOnly, type Viewer } from '../auth/viewer.js';
 import type { HandlerRegistry, OperationKindInfo } from '../handlers/registry.js';
 import type { Committer } from './commit.js';
 import { decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor } from './cursor.js';
@@ -10,6 +10,7 @@ import type { JsonValue, LogEntry, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
 import type { OperationFilter, OperationStore, PageKey } from './ports.js';
 import * as transitions from './transitions.js';
+import { silentStream } from './watch-links.js';
 
 /** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */
 export const LIMITS = {
@@ -248,8 +249,10 @@ export function createOperationsService(deps: {
         statuses: request.statuses?.length ? request.statuses : null,
         kind: request.kind ?? null,
       };
+      // A watch token lists nothing, like a user asking for another owner's operations.
       const foreignOwner =
-        !viewer.isAdmin && request.ownerId != null && request.ownerId !== viewer.id;
+        isWatchOnly(viewer) ||
+        (!viewer.isAdmin && request.ownerId != null && request.ownerId !== viewer.id);
       const limit = (backward ? last : first) ?? LIMITS.defaultPageSize;
       const key = backward ? before : after;
       const direction = backward ? 'newer' : 'older';
@@ -315,7 +318,8 @@ export function createOperationsService(deps: {
 
     watch: (viewer, id, givenId, signal, afterRevision) =>
       feed.watchOne(viewer, id, givenId, signal, afterRevision),
-    watchAll: (viewer, filter, signal) => feed.watchAll(viewer, filter, signal),
+    watchAll: async (viewer, filter, signal) =>
+      isWatchOnly(viewer) ? silentStream(signal) : feed.watchAll(viewer, filter, signal),
     kinds: () => registry.describe(),
   };
 }

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 /** The `extensions.code` values clients can rely on. */
 export const ErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
   NotFound: 'NOT_FOUND',
   BadUserInput: 'BAD_USER_INPUT',
   BadRequest: 'BAD_REQUEST',
@@ -18,6 +19,13 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export function unauthenticated(message = 'A valid bearer token is required.'): GraphQLError {
   return new GraphQLError(message, {
     extensions: { code: ErrorCode.Unauthenticated, http: { status: 401 } },
+  });
+}
+
+/** The token is valid but may not do this (a watch token asking for a mutation): HTTP 403. */
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.Forbidden, http: { status: 403 } },
   });
 }
 

@@ -8,6 +8,8 @@ import { LIMITS } from '../operations/service.js';
 export const COST = {
   /** A mutation: one write transaction and a published event. */
   write: 10,
+  /** A token signed after one read (createWatchToken): no write, no event. */
+  grant: 2,
 } as const;
 
 /** The page size a `first`/`last` pair asks for: the default when absent, within 0..max. */

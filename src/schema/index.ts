@@ -8,6 +8,7 @@ import './viewer.js';
 import './kinds.js';
 import './mutations.js';
 import './subscriptions.js';
+import './watch.js';
 
 builder.queryType({});
 builder.mutationType({});

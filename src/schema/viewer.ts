@@ -1,7 +1,8 @@
 import type { Viewer } from '../auth/viewer.js';
 import { builder } from './builder.js';
 
-const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
+/** `type Viewer`. */
+export const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     isAdmin: t.exposeBoolean('isAdmin'),

@@ -5,6 +5,7 @@ import {
   type ExecutionArgs,
   type execute,
   GraphQLError,
+  type GraphQLFormattedError,
   getOperationAST,
   OperationTypeNode,
   type subscribe,
@@ -12,10 +13,11 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Verifier } from '../auth/jwt.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
+import type { SocketSession } from '../schema/context.js';
 import { authorizationFrom, refusalFor } from './connection-params.js';
 import { costRefusal } from './cost-limit.js';
 import { at } from './expiry.js';
@@ -56,6 +58,14 @@ function refusal(data: Buffer, isBinary: boolean): string | null {
     : null;
 }
 
+/** An error as sent, without `extensions.http`: a status for HTTP responses, nothing to a socket. */
+function withoutHttpStatus(error: GraphQLError): GraphQLFormattedError {
+  const { extensions, ...formatted } = error.toJSON();
+  if (extensions === undefined || !('http' in extensions)) return error.toJSON();
+  const { http: _status, ...rest } = extensions;
+  return Object.keys(rest).length === 0 ? formatted : { ...formatted, extensions: rest };
+}
+
 /** What this edge keeps per socket, beside graphql-ws's own `socket` and `request`. */
 type SocketState = {
   viewer?: Viewer;
@@ -65,7 +75,16 @@ type SocketState = {
   socketId?: string;
   /** This connection's place under the user's cap. */
   socketSlot?: Slot;
+  session?: SocketSession;
 };
+
+/**
+ * Who a token speaks for, as far as a renewal may not change it: the user, the role (streams
+ * already open decided visibility with it) and, for a watch token, its operation.
+ */
+function samePrincipal(a: Viewer, b: Viewer): boolean {
+  return a.id === b.id && a.isAdmin === b.isAdmin && a.watchOnly === b.watchOnly;
+}
 
 /** The executors yoga enveloped for one subscribe message, carried to `execute`/`subscribe`. */
 interface EnvelopedRoot {
@@ -108,7 +127,7 @@ export function attachWebSocket(
   server: Server,
   deps: {
     readonly yoga: YogaApp;
-    readonly verifier: Verifier;
+    readonly authenticator: Authenticator;
     readonly logger: Logger;
     /** Per-user caps on connections and subscriptions, shared with the SSE edge. */
     readonly limits: SubscriberLimits;
@@ -120,7 +139,7 @@ export function attachWebSocket(
     readonly keepAliveMs?: number;
   },
 ): WebSocketEdge {
-  const { yoga, verifier, logger, limits } = deps;
+  const { yoga, authenticator, logger, limits } = deps;
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: deps.maxMessageBytes });
   wss.on('error', (error) => logger.error('WebSocket server error', { error }));
   // Registered before graphql-ws's listener, so it sees each frame first. graphql-ws reads a binary
@@ -144,7 +163,7 @@ export function attachWebSocket(
       subscribe: subscribeHolding,
       onConnect: (ctx) => {
         const found = authorizationFrom(ctx.connectionParams);
-        const result = found.ok ? verifier.verifyBearer(found.value) : found;
+        const result = found.ok ? authenticator.verifyBearer(found.value) : found;
         if (!result.ok) {
           const refusal = 'refusal' in result ? result.refusal : refusalFor(result);
           logger.debug('WebSocket authentication failed', {
@@ -168,17 +187,44 @@ export function attachWebSocket(
           return false;
         }
         state.socketSlot = slot;
+        const streams = new AbortController();
         state.viewer = result.viewer;
-        state.streams = new AbortController();
+        state.streams = streams;
         // Every subscription of the socket listens to it twice (its stream and its slot): up to the
         // per-socket limit, not a leak.
-        setMaxListeners(2 * MAX_SUBSCRIPTIONS_PER_SOCKET + 10, state.streams.signal);
+        setMaxListeners(2 * MAX_SUBSCRIPTIONS_PER_SOCKET + 10, streams.signal);
         state.socketId = randomUUID();
-        state.cancelExpiry = at(result.viewer.expiresAt, () => {
-          state.streams?.abort();
-          ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired');
-        });
-        return !state.streams.signal.aborted;
+        const close = (reason: string) => {
+          streams.abort();
+          ctx.extra.socket.close(CloseCode.Forbidden, reason);
+        };
+        const expireAt = (viewer: Viewer) => {
+          state.cancelExpiry?.();
+          state.cancelExpiry = at(viewer.expiresAt, () => close('Token expired'));
+        };
+        state.session = {
+          get viewer() {
+            return state.viewer ?? result.viewer;
+          },
+          renew(token) {
+            const renewed = authenticator.verify(token);
+            if (!renewed.ok) {
+              logger.debug('WebSocket session renewal refused', { reason: renewed.reason });
+              return { kind: 'invalid', reason: renewed.reason };
+            }
+            const current = state.viewer ?? result.viewer;
+            if (!samePrincipal(current, renewed.viewer)) {
+              close('The renewed token names another principal');
+              return { kind: 'other-principal' };
+            }
+            // Streams already open keep running: they read the expiry through this session.
+            state.viewer = renewed.viewer;
+            expireAt(renewed.viewer);
+            return { kind: 'renewed', viewer: renewed.viewer };
+          },
+        };
+        expireAt(result.viewer);
+        return !streams.signal.aborted;
       },
       onSubscribe: async (ctx, id, payload) => {
         const { viewer, streams, socketId } = ctx.extra;
@@ -204,6 +250,8 @@ export function attachWebSocket(
           params: payload,
           socketViewer: viewer,
           socketSignal: streams.signal,
+          ...(ctx.extra.session ? { socketSession: ctx.extra.session } : {}),
+          ...(ctx.extra.request.headers.host ? { socketHost: ctx.extra.request.headers.host } : {}),
         });
         let document: ReturnType<typeof enveloped.parse>;
         try {
@@ -248,6 +296,10 @@ export function attachWebSocket(
           slot?.release();
           throw error;
         }
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors?.some((error) => error.extensions?.http !== undefined)) return;
+        return { ...result, errors: result.errors.map(withoutHttpStatus) };
       },
       onClose: (ctx) => {
         ctx.extra.cancelExpiry?.();

@@ -1,25 +1,33 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionResult, GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { Verifier } from '../auth/jwt.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { OperationsService } from '../operations/service.js';
+import type { WatchLinks } from '../operations/watch-links.js';
 import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
-import type { Context } from '../schema/context.js';
+import type { Context, SocketSession } from '../schema/context.js';
+import { useBearerAuth } from './bearer-auth.js';
 import { useCostLimit } from './cost-limit.js';
 import { type EventStreamState, StreamEnd, useEventStreams } from './event-stream.js';
 import { at } from './expiry.js';
 import { graphiqlExamples } from './graphiql-examples.js';
 import { documentLimitPlugins } from './limits.js';
+import { publicBase } from './public-base.js';
 import { currentRequestId } from './request-id.js';
 import { holdWhileOpen, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
 import { isUnavailable } from './unavailable.js';
+import { useReadOnlyWatchTokens } from './watch-scope.js';
 
 /** What the HTTP and WebSocket edges hand to yoga with each request. */
 export interface ServerContext {
   /** Set by the WebSocket edge, which authenticated the socket at `connection_init`. */
   readonly socketViewer?: Viewer;
+  /** The socket's session, which `renewSession` renews. */
+  readonly socketSession?: SocketSession;
+  /** The Host header of the socket's upgrade request. */
+  readonly socketHost?: string;
   /** Ends the socket's streams (socket closed, token expired, server stopping). */
   readonly socketSignal?: AbortSignal;
 }
@@ -30,8 +38,13 @@ export type YogaApp = YogaServerInstance<ServerContext, Context>;
 /** Collaborators and settings of the yoga instance. */
 export interface YogaOptions {
   readonly schema: GraphQLSchema;
-  readonly verifier: Verifier;
+  readonly authenticator: Authenticator;
   readonly operations: OperationsService;
+  readonly watchLinks: WatchLinks;
+  /** `PUBLIC_URL`, or null to take each request's Host header. */
+  readonly publicUrl: string | null;
+  /** The address the server listens on, for a request without a usable Host header. */
+  readonly listenUrl: () => string;
   readonly logger: Logger;
   /** Per-user caps on subscriptions, shared with the WebSocket edge. */
   readonly limits: SubscriberLimits;
@@ -42,57 +55,6 @@ export interface YogaOptions {
   readonly graphiqlToken: string | null;
   /** Highest cost of one request (`MAX_QUERY_COST`). */
   readonly maxQueryCost: number;
-}
-
-function isGraphiQLPage(request: Request): boolean {
-  return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
-}
-
-/**
- * The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): `error="invalid_token"` when a bearer
- * token was sent and refused; none when the request carried no bearer token at all (§3.1).
- */
-function challengeFor(authorization: string | null): string {
-  return /^bearer(\s|$)/i.test(authorization?.trim() ?? '')
-    ? 'Bearer error="invalid_token"'
-    : 'Bearer';
-}
-
-function authFailureResponse(message: string, challenge: string): Response {
-  return new Response(
-    JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.Unauthenticated } }] }),
-    {
-      status: 401,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'www-authenticate': challenge,
-      },
-    },
-  );
-}
-
-/**
- * Verifies the bearer token of every HTTP and SSE request before anything is parsed, read or
- * changed: 401 with `UNAUTHENTICATED` otherwise. GraphiQL's page itself needs no token.
- */
-function useBearerAuth(
-  verifier: Verifier,
-  viewers: WeakMap<Request, Viewer>,
-): Plugin<ServerContext> {
-  return {
-    onRequest({ request, endResponse }) {
-      if (isGraphiQLPage(request)) return;
-      const authorization = request.headers.get('authorization');
-      const result = verifier.verifyBearer(authorization);
-      if (!result.ok) {
-        endResponse(
-          authFailureResponse('A valid bearer token is required.', challengeFor(authorization)),
-        );
-        return;
-      }
-      viewers.set(request, result.viewer);
-    },
-  };
 }
 
 /** Masks every error that is not ours; logs it with the request id. */
@@ -160,8 +122,11 @@ function streamSignal(viewer: Viewer, request: AbortSignal, shutdown: AbortSigna
   return ended.signal;
 }
 
-/** Yields what `source` yields until `expiresAt`; an event arriving later ends it instead. */
-function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncIterableIterator<T> {
+/**
+ * Yields what `source` yields until `expiresAt()` (read per event: a renewed socket moves it); an
+ * event arriving later ends it instead.
+ */
+function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: () => Date): AsyncIterableIterator<T> {
   const iterator = source[Symbol.asyncIterator]();
   const end = async (): Promise<IteratorResult<T>> => {
     await iterator.return?.();
@@ -170,7 +135,7 @@ function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date): AsyncIterabl
   return {
     async next() {
       const item = await iterator.next();
-      return item.done || Date.now() < expiresAt.getTime() ? item : end();
+      return item.done || Date.now() < expiresAt().getTime() ? item : end();
     },
     return: end,
     [Symbol.asyncIterator]() {
@@ -188,8 +153,10 @@ function useExpiryCutoff(): Plugin<ServerContext> {
   return {
     onSubscribe: () => ({
       onSubscribeResult({ args, result, setResult }) {
-        const { viewer } = args.contextValue as Partial<Context>;
-        if (viewer && isAsyncIterable(result)) setResult(untilExpiry(result, viewer.expiresAt));
+        const { viewer, session } = args.contextValue as Partial<Context>;
+        if (viewer && isAsyncIterable(result)) {
+          setResult(untilExpiry(result, () => (session?.viewer ?? viewer).expiresAt));
+        }
       },
     }),
   };
@@ -275,7 +242,7 @@ function lastEventIdOf(request: Request): number | null {
 
 /** The yoga instance: auth, context, masking, limits, SSE and GraphiQL. */
 export function createYogaApp(options: YogaOptions): YogaApp {
-  const { verifier, operations, logger, shutdownSignal, limits } = options;
+  const { authenticator, operations, watchLinks, logger, shutdownSignal, limits } = options;
   const viewers = new WeakMap<Request, Viewer>();
   const eventStreams = new WeakMap<Request, EventStreamState>();
   const maskError = createMaskError(logger);
@@ -306,7 +273,10 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       ),
     },
     plugins: [
-      useBearerAuth(verifier, viewers),
+      useBearerAuth(authenticator, viewers, (reason) =>
+        logger.debug('HTTP authentication failed', { reason }),
+      ),
+      useReadOnlyWatchTokens(),
       useExpiryCutoff(),
       useSubscriptionCap(limits),
       useVariableErrors(),
@@ -315,11 +285,16 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useCostLimit(options.maxQueryCost),
     ],
     context: (initial) => {
+      const base = (host: string | null | undefined) =>
+        publicBase(options.publicUrl, host, options.listenUrl);
       if (initial.socketViewer && initial.socketSignal) {
         return {
           viewer: initial.socketViewer,
           operations,
           history: operations.historyReader(),
+          watchLinks,
+          publicBase: base(initial.socketHost),
+          session: initial.socketSession ?? null,
           signal: initial.socketSignal,
         };
       }
@@ -337,6 +312,9 @@ export function createYogaApp(options: YogaOptions): YogaApp {
         viewer,
         operations,
         history: operations.historyReader(),
+        watchLinks,
+        publicBase: base(initial.request.headers.get('host')),
+        session: null,
         signal,
         eventIds: {
           lastEventId: lastEventIdOf(initial.request),

@@ -67,8 +67,7 @@ export async function sse(
   query: string,
   variables?: Record<string, unknown>,
 ): Promise<SseStream> {
-  const controller = new AbortController();
-  const response = await fetch(url, {
+  return openSse(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -76,8 +75,33 @@ export async function sse(
       ...(token === null ? {} : { authorization: `Bearer ${token}` }),
     },
     body: JSON.stringify({ query, variables }),
-    signal: controller.signal,
   });
+}
+
+/**
+ * Opens a subscription as a browser's `EventSource` does: a GET with the document, its variables
+ * and any `extra` parameters (such as `access_token`) in the URL, and no Authorization header
+ * unless `headers` adds one.
+ */
+export async function sseGet(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  extra: Record<string, string | string[]>,
+  headers: Record<string, string> = {},
+): Promise<SseStream> {
+  const target = new URL(url);
+  target.searchParams.set('query', query);
+  target.searchParams.set('variables', JSON.stringify(variables));
+  for (const [name, value] of Object.entries(extra)) {
+    for (const one of Array.isArray(value) ? value : [value]) target.searchParams.append(name, one);
+  }
+  return openSse(target.href, { headers: { accept: 'text/event-stream', ...headers } });
+}
+
+async function openSse(url: string, init: RequestInit): Promise<SseStream> {
+  const controller = new AbortController();
+  const response = await fetch(url, { ...init, signal: controller.signal });
   const events = new EventQueue<SseEvent>();
   const results: SseStream['results'] = new EventQueue();
   const stream = { close: () => controller.abort() };

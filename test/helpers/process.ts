@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 import { EventQueue } from './queue.js';
-import { TEST_SECRET } from './server.js';
+import { TEST_SECRET, TEST_WATCH_SECRET } from './server.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -43,6 +43,7 @@ export function spawnServer(
     HOST: '127.0.0.1',
     DATA_DIR: dir,
     JWT_SECRET: TEST_SECRET,
+    WATCH_TOKEN_SECRET: TEST_WATCH_SECRET,
     LOG_LEVEL: 'info',
     ...env,
   })) {

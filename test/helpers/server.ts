@@ -14,6 +14,9 @@ import { waitFor } from './wait.js';
 
 /** The HS256 secret every test server uses. */
 export const TEST_SECRET = 'longrun-test-secret-0123456789-abcdefghijklmnop';
+
+/** The key of watch tokens every test server uses (its own, as in production). */
+export const TEST_WATCH_SECRET = 'longrun-test-watch-secret-0123456789-abcdefghij';
 const testKey = createSecretKey(Buffer.from(TEST_SECRET, 'utf8'));
 
 /** A token for `sub` signed with the test secret. */
@@ -80,6 +83,7 @@ export async function startTestServer(
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     JWT_SECRET: TEST_SECRET,
+    WATCH_TOKEN_SECRET: TEST_WATCH_SECRET,
     LOG_LEVEL: 'debug',
     CANCEL_GRACE_MS: '2000',
     LEASE_MS: '3000',
