@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createAuthenticator } from './auth/authenticator.js';
 import { DEV_WATCH_SECRET_FILE, loadOrCreateDevSecret } from './auth/dev-key.js';
 import { createVerifier, keysFromConfig, mintToken } from './auth/jwt.js';
+import { userQuota } from './auth/viewer.js';
 import { createWatchTokens, watchTokenKey } from './auth/watch-token.js';
 import { createMemoryBus } from './bus/memory-bus.js';
 import { createRedisBus } from './bus/redis-bus.js';
@@ -227,7 +228,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       sockets: sockets.connections(),
       runs: runner.active(),
     }),
-    usage: (userId) => limits.usage(userId),
+    usage: (userId) => limits.usage(userId === undefined ? undefined : userQuota(userId)),
     ready,
 
     async start() {

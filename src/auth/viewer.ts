@@ -26,6 +26,20 @@ export function canSee(
   return viewer.isAdmin || op.ownerId === viewer.id;
 }
 
+/**
+ * Whose quota a viewer's sockets and streams count against: the user's for a user token, the
+ * operation's for a watch token, so that whoever holds a watch link cannot use up the quota of the
+ * user who granted it. The two kinds of key never collide.
+ */
+export function quotaHolder(viewer: Viewer): string {
+  return viewer.watchOnly === undefined ? userQuota(viewer.id) : `watch:${viewer.watchOnly}`;
+}
+
+/** The quota key of the user `id` (see `quotaHolder`). */
+export function userQuota(id: string): string {
+  return `user:${id}`;
+}
+
 /** True for a watch token's viewer: it reads one operation and may change nothing. */
 export function isWatchOnly(viewer: Viewer): boolean {
   return viewer.watchOnly !== undefined;

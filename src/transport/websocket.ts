@@ -14,7 +14,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Viewer } from '../auth/viewer.js';
+import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
 import type { SocketSession } from '../schema/context.js';
@@ -175,7 +175,7 @@ export function attachWebSocket(
           return false;
         }
         const state = ctx.extra;
-        const slot = limits.openSocket(result.viewer.id);
+        const slot = limits.openSocket(quotaHolder(result.viewer));
         if (slot === null) {
           const { maxSocketsPerUser } = limits.caps;
           logger.debug('WebSocket refused: too many connections', { maxSocketsPerUser });
@@ -275,7 +275,7 @@ export function attachWebSocket(
         const operation = getOperationAST(document, payload.operationName)?.operation;
         let slot: Slot | null = null;
         if (operation === OperationTypeNode.SUBSCRIPTION) {
-          slot = limits.openSubscription(viewer.id, streams.signal);
+          slot = limits.openSubscription(quotaHolder(viewer), streams.signal);
           if (slot === null) return [tooManySubscriptions(limits.caps.maxSubscriptionsPerUser)];
         }
         const root: EnvelopedRoot = {

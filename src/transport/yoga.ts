@@ -2,7 +2,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionResult, GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Viewer } from '../auth/viewer.js';
+import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { OperationsService } from '../operations/service.js';
 import type { WatchLinks } from '../operations/watch-links.js';
@@ -175,7 +175,7 @@ function useSubscriptionCap(limits: SubscriberLimits): Plugin<ServerContext> {
     onSubscribe({ args, setResultAndStopExecution }) {
       const context = args.contextValue as Partial<Context> & ServerContext;
       if (context.socketViewer || !context.viewer || !context.signal) return;
-      const slot = limits.openSubscription(context.viewer.id, context.signal);
+      const slot = limits.openSubscription(quotaHolder(context.viewer), context.signal);
       if (slot === null) {
         const max = limits.caps.maxSubscriptionsPerUser;
         setResultAndStopExecution({ errors: [tooManySubscriptions(max, TOO_MANY_REQUESTS)] });

@@ -217,3 +217,26 @@ describe('the key of watch tokens', () => {
     expect((await gql(third.url, token, READ, { id })).status).toBe(401);
   });
 });
+
+describe('quotas of a watch token', () => {
+  it("count against its operation, not against the user who granted it: a link holder cannot use up the user's", async () => {
+    const limited = await startTestServer({
+      MAX_SUBSCRIPTIONS_PER_USER: '1',
+      MAX_SOCKETS_PER_USER: '1',
+    });
+    const owner = userClient(limited, 'alice');
+    const op = await owner.start({ kind: 'demo.sleep', input: { ms: 600_000 } });
+    const token = await watchTokenFor(limited.url, owner.token, op.id);
+    // The link holder takes the operation's one socket and one stream...
+    const holder = wsClient(limited.wsUrl, token);
+    const held = mapOps(holder.subscribe(WATCH, { id: op.id }).results, 'operationUpdated');
+    await held.next();
+    expect((await sse(limited.url, token, WATCH, { id: op.id })).status).toBe(429);
+    expect(await handshake(limited.wsUrl, token)).toMatchObject({ code: 1008 });
+    // ...and alice still has hers.
+    const own = wsClient(limited.wsUrl, owner.token);
+    const mine = mapOps(own.subscribe(WATCH, { id: op.id }).results, 'operationUpdated');
+    expect((await mine.next()).id).toBe(op.id);
+    expect(limited.app.usage('alice')).toEqual({ sockets: 1, subscriptions: 1 });
+  });
+});
