@@ -10,6 +10,8 @@
  * }
  * ```
  */
+
+export { operationTypePolicies, possibleTypes } from './apollo.js';
 export {
   type CancelResult,
   type ConnectionState,
