@@ -7,6 +7,11 @@
       "OperationFinishedError",
       "ValidationError"
     ],
+    "CreateWatchTokenResult": [
+      "CreateWatchTokenSuccess",
+      "NotFoundError",
+      "ValidationError"
+    ],
     "Error": [
       "NotFoundError",
       "OperationFinishedError",
@@ -15,6 +20,10 @@
     ],
     "Node": [
       "Operation"
+    ],
+    "RenewSessionResult": [
+      "RenewSessionSuccess",
+      "ValidationError"
     ],
     "StartOperationResult": [
       "StartOperationSuccess",
@@ -31,6 +40,11 @@
       "OperationFinishedError",
       "ValidationError"
     ],
+    "CreateWatchTokenResult": [
+      "CreateWatchTokenSuccess",
+      "NotFoundError",
+      "ValidationError"
+    ],
     "Error": [
       "NotFoundError",
       "OperationFinishedError",
@@ -39,6 +53,10 @@
     ],
     "Node": [
       "Operation"
+    ],
+    "RenewSessionResult": [
+      "RenewSessionSuccess",
+      "ValidationError"
     ],
     "StartOperationResult": [
       "StartOperationSuccess",
