@@ -26,7 +26,10 @@ import { createWatchLinks } from './operations/watch-links.js';
 import { createRunner } from './runner/runner.js';
 import { schema } from './schema/index.js';
 import { connectStore, type StatementObserver } from './store/connect.js';
+import { createGraphiQLPage } from './transport/graphiql.js';
+import { graphiqlExamples } from './transport/graphiql-examples.js';
 import { createHttpServer } from './transport/http.js';
+import { createSitePolicy } from './transport/site-policy.js';
 import { SubscriberLimits, type SubscriberUsage } from './transport/subscriber-limits.js';
 import { attachWebSocket } from './transport/websocket.js';
 import { createYogaApp } from './transport/yoga.js';
@@ -181,6 +184,12 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     return `http://${host}:${address.port}/graphql`;
   };
 
+  const site = createSitePolicy({
+    production: config.production,
+    allowedHosts: config.allowedHosts,
+    corsOrigins: config.corsOrigins,
+    port: () => address?.port ?? null,
+  });
   const yoga = createYogaApp({
     schema,
     authenticator,
@@ -192,8 +201,14 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     limits,
     production: config.production,
     shutdownSignal: shutdown.signal,
-    graphiqlToken: devToken,
     maxQueryCost: config.maxQueryCost,
+    graphiql: createGraphiQLPage({
+      enabled: true,
+      examples: graphiqlExamples(operations.kinds()),
+      devToken,
+      site,
+    }),
+    corsOrigins: config.corsOrigins,
   });
   const server: Server = createHttpServer({
     yoga,
@@ -201,6 +216,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     maxBodyBytes: config.maxBodyBytes,
     ready,
     dashboard: { dir: options.dashboardDir ?? defaultDashboardDir(), devToken },
+    site,
   });
   const sockets = attachWebSocket(server, {
     yoga,
@@ -210,6 +226,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     maxMessageBytes: config.maxWsMessageBytes,
     production: config.production,
     maxQueryCost: config.maxQueryCost,
+    site,
   });
   return {
     get url() {

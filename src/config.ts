@@ -20,14 +20,27 @@ export interface JwtConfig {
   readonly clockToleranceSec: number;
 }
 
+/** `NODE_ENV`: anything else is a configuration error. */
+export type Environment = 'production' | 'development' | 'test';
+
 /** The whole configuration, read once from the environment by `loadConfig`. */
 export interface Config {
   /** TCP port of the HTTP and WebSocket server; 0 picks a free one. @default 4000 */
   readonly port: number;
-  /** Interface to listen on. @default '127.0.0.1' */
+  /** Interface to listen on; only a loopback one while no key is set. @default '127.0.0.1' */
   readonly host: string;
+  /** `NODE_ENV`; unset or blank means development. @default 'development' */
+  readonly environment: Environment;
   /** True under `NODE_ENV=production`: a key is required and error texts are terse. */
   readonly production: boolean;
+  /**
+   * `ALLOWED_HOSTS`: the `Host` names (`name`, `name:port`, or `.domain` for it and its
+   * subdomains) requests may carry besides loopback names with the server's own port; null
+   * (unset) means any in production and loopback only otherwise. @default null
+   */
+  readonly allowedHosts: readonly string[] | null;
+  /** `CORS_ORIGINS`: origins other sites' pages may call the API from; empty means same-origin only. @default [] */
+  readonly corsOrigins: readonly string[];
   /** Folder for the SQLite file and the development key. @default './data' */
   readonly dataDir: string;
   readonly database: DatabaseConfig;
@@ -106,8 +119,37 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
+const blankAsUnset = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** A comma-separated list; blank entries are dropped, and a blank list is unset. */
+const list = (item: z.ZodString) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter((entry) => entry !== '')
+        : value,
+    z.array(item).optional(),
+  );
+
+// A host name or address as it appears in a Host header, optionally with a port; a leading dot
+// stands for the domain and all its subdomains.
+const HOST_PATTERN = /^(?:\.?[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+// scheme://host[:port], nothing more: what browsers send in Origin.
+const ORIGIN_PATTERN = /^https?:\/\/(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
 const EnvSchema = z.object({
-  NODE_ENV: z.string().optional(),
+  NODE_ENV: z.preprocess(
+    blankAsUnset,
+    z
+      .enum(['production', 'development', 'test'], {
+        error: 'must be production, development or test (unset means development)',
+      })
+      .default('development'),
+  ),
   PORT: int(0, 65_535, 4000),
   HOST: z.string().trim().min(1).optional().default('127.0.0.1'),
   DATA_DIR: z.string().trim().min(1).optional().default('./data'),
@@ -142,7 +184,23 @@ const EnvSchema = z.object({
   MAX_SOCKETS_PER_USER: int(1, 1_000_000, 50),
   MAX_SUBSCRIPTIONS_PER_USER: int(1, 1_000_000, 200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
+  ALLOWED_HOSTS: list(
+    z.string().regex(HOST_PATTERN, 'each entry must be a host name, name:port or .domain'),
+  ),
+  CORS_ORIGINS: list(
+    z
+      .string()
+      .regex(ORIGIN_PATTERN, 'each entry must be an origin such as https://app.example.com'),
+  ),
 });
+
+/** 127.0.0.0/8, ::1 or localhost: addresses only this machine can reach. */
+export function isLoopbackAddress(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (name === 'localhost' || name === '::1' || name === '0:0:0:0:0:0:0:1') return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
+  return octets?.slice(1).every((octet) => Number(octet) <= 255) === true;
+}
 
 function parseDatabase(url: string | null, dataDir: string): DatabaseConfig {
   if (url === null) return { kind: 'sqlite', file: resolve(dataDir, 'longrun.sqlite') };
@@ -159,7 +217,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const name = issue?.path.join('.') ?? 'environment';
+    const name = issue?.path[0] === undefined ? 'environment' : String(issue.path[0]);
     throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'}.`);
   }
   const e = parsed.data;
@@ -180,6 +238,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'Set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256) to run with NODE_ENV=production.',
     );
   }
+  // Without a key the server signs a development admin token and hands it to local pages; on a
+  // network interface anyone who can reach the port could take it.
+  if (secret === null && e.JWT_PUBLIC_KEY === null && !isLoopbackAddress(e.HOST)) {
+    throw new ConfigError(
+      `HOST: ${e.HOST} is not a loopback address; without JWT_SECRET or JWT_PUBLIC_KEY longrun listens only on 127.0.0.1, ::1 or localhost.`,
+    );
+  }
   const watchTokenSecret = e.WATCH_TOKEN_SECRET ?? null;
   if (watchTokenSecret !== null && watchTokenSecret.length < 32) {
     throw new ConfigError('WATCH_TOKEN_SECRET: must be at least 32 characters long.');
@@ -197,7 +262,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
+    environment: e.NODE_ENV,
     production,
+    allowedHosts:
+      e.ALLOWED_HOSTS === undefined || e.ALLOWED_HOSTS.length === 0
+        ? null
+        : Object.freeze(e.ALLOWED_HOSTS.map((entry) => entry.toLowerCase())),
+    corsOrigins: Object.freeze((e.CORS_ORIGINS ?? []).map((origin) => new URL(origin).origin)),
     dataDir,
     database: Object.freeze(parseDatabase(e.DATABASE_URL, dataDir)),
     redisUrl: e.REDIS_URL,

@@ -70,16 +70,18 @@ function authenticate(request: Request, url: URL, authenticator: Authenticator):
 
 /**
  * Verifies the bearer token of every HTTP and SSE request before anything is parsed, read or
- * changed: 401 with `UNAUTHENTICATED` otherwise. GraphiQL's page itself needs no token.
+ * changed: 401 with `UNAUTHENTICATED` otherwise. GraphiQL's page itself needs no token while
+ * `graphiql` serves it.
  */
 export function useBearerAuth(
   authenticator: Authenticator,
   viewers: WeakMap<Request, Viewer>,
   log: (reason: string) => void,
+  graphiql: boolean,
 ): Plugin {
   return {
     onRequest({ request, url, endResponse }) {
-      if (isGraphiQLPage(request)) return;
+      if (graphiql && isGraphiQLPage(request)) return;
       const result = authenticate(request, url, authenticator);
       if (!result.ok) {
         log(result.reason);

@@ -3,13 +3,16 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { pageSecurityHeaders } from './page-security.js';
 
 /** Where the built dashboard lives and what to tell it. */
 export interface DashboardOptions {
   /** The folder `vite build` wrote (`index.html`, `assets/`). */
   readonly dir: string;
-  /** Injected into the page as `<meta name="longrun-dev-token">` when not null. */
+  /** Injected into the page as `<meta name="longrun-dev-token">` when not null... */
   readonly devToken: string | null;
+  /** ...and only for a request this accepts (a local page: `SitePolicy.isLocalPage`). */
+  isLocalPage(req: IncomingMessage): boolean;
 }
 
 /** The static side of the HTTP edge: the dashboard page and its hashed assets. */
@@ -59,35 +62,8 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-/** A Host header fit to appear in a CSP source (host or host:port, IPv6 in brackets). */
-function sourceHost(header: string | undefined): string | null {
-  return header && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(header)
-    ? header
-    : null;
-}
-
-/** Same origin only; the page talks to `/graphql` over fetch and WebSocket on the same host. */
-function contentSecurityPolicy(host: string | null): string {
-  const sockets = host === null ? '' : ` ws://${host} wss://${host}`;
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    `connect-src 'self'${sockets}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
 function baseHeaders(req: IncomingMessage): Record<string, string> {
-  return {
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': contentSecurityPolicy(sourceHost(req.headers.host)),
-    'referrer-policy': 'no-referrer',
-  };
+  return pageSecurityHeaders(req.headers.host);
 }
 
 function send(
@@ -155,12 +131,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         NOT_BUILT,
       );
     }
-    if (devTokenMeta !== null) html = html.replace('</head>', `  ${devTokenMeta}\n  </head>`);
+    const withToken = devTokenMeta !== null && options.isLocalPage(req);
+    if (withToken) html = html.replace('</head>', `  ${devTokenMeta}\n  </head>`);
     send(
       req,
       res,
       200,
-      { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' },
+      // A page holding a token is never kept by a cache.
+      {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': withToken ? 'no-store' : 'no-cache',
+      },
       html,
     );
   }

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
 import { createDashboard, type DashboardOptions } from './dashboard.js';
 import { requestIdFrom, withRequestId } from './request-id.js';
+import type { SitePolicy } from './site-policy.js';
 import type { YogaApp } from './yoga.js';
 
 /** What the HTTP edge needs besides yoga. */
@@ -12,7 +13,9 @@ export interface HttpOptions {
   readonly logger: Logger;
   readonly maxBodyBytes: number;
   /** The live dashboard served at `/`. */
-  readonly dashboard: DashboardOptions;
+  readonly dashboard: Omit<DashboardOptions, 'isLocalPage'>;
+  /** Which Host names are served, and which pages may carry the development token. */
+  readonly site: SitePolicy;
   /** Resolves true while the database (and event bus) answer and the server is not stopping. */
   ready(): Promise<boolean>;
 }
@@ -154,7 +157,11 @@ async function serveGraphql(
  */
 export function createHttpServer(options: HttpOptions): Server {
   const { logger } = options;
-  const dashboard = createDashboard(options.dashboard);
+  const { site } = options;
+  const dashboard = createDashboard({
+    ...options.dashboard,
+    isLocalPage: (req) => site.isLocalPage({ host: req.headers.host, origin: req.headers.origin }),
+  });
   return createServer((req, res) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -164,6 +171,13 @@ export function createHttpServer(options: HttpOptions): Server {
       if (url.pathname === '/readyz') {
         const ready = await options.ready();
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+      }
+      // The probes above answer any Host (load balancers address instances by IP); everything
+      // else only the names this server is for, which stops DNS rebinding.
+      if (!site.allowsHost(req.headers.host)) {
+        const message = 'This server does not answer for this Host name; see ALLOWED_HOSTS.';
+        if (url.pathname === '/graphql') return graphqlError(res, 421, message);
+        return sendJson(res, 421, { error: message });
       }
       if (url.pathname === '/graphql') return serveGraphql(req, res, options, url);
       if (dashboard.matches(url.pathname)) return dashboard.serve(req, res, url);

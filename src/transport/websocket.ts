@@ -22,6 +22,7 @@ import { authorizationFrom, refusalFor } from './connection-params.js';
 import { costRefusal } from './cost-limit.js';
 import { at } from './expiry.js';
 import { withRequestId } from './request-id.js';
+import type { SitePolicy } from './site-policy.js';
 import {
   holdWhileOpen,
   type Slot,
@@ -135,12 +136,24 @@ export function attachWebSocket(
     readonly production: boolean;
     /** Highest cost of one request (`MAX_QUERY_COST`). */
     readonly maxQueryCost: number;
+    /** Host names served and origins admitted (DNS rebinding; other sites' pages). */
+    readonly site: SitePolicy;
     /** Ping interval; a client that misses a pong is dropped. @default 12_000 */
     readonly keepAliveMs?: number;
   },
 ): WebSocketEdge {
   const { yoga, authenticator, logger, limits } = deps;
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: deps.maxMessageBytes });
+  const wss = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: deps.maxMessageBytes,
+    verifyClient: ({ req }, done) => {
+      const headers = { host: req.headers.host, origin: req.headers.origin };
+      if (!deps.site.allowsHost(headers.host)) done(false, 421, 'Misdirected Request');
+      else if (!deps.site.allowsSocketOrigin(headers)) done(false, 403, 'Forbidden');
+      else done(true);
+    },
+  });
   wss.on('error', (error) => logger.error('WebSocket server error', { error }));
   // Registered before graphql-ws's listener, so it sees each frame first. graphql-ws reads a binary
   // frame as text (and runs it) and answers a server-only message type with 4500; such a frame is

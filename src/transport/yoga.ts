@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionResult, GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -12,7 +11,7 @@ import { useBearerAuth } from './bearer-auth.js';
 import { useCostLimit } from './cost-limit.js';
 import { type EventStreamState, StreamEnd, useEventStreams } from './event-stream.js';
 import { at } from './expiry.js';
-import { graphiqlExamples } from './graphiql-examples.js';
+import type { GraphiQLPage } from './graphiql.js';
 import { documentLimitPlugins } from './limits.js';
 import { publicBase } from './public-base.js';
 import { currentRequestId } from './request-id.js';
@@ -51,10 +50,12 @@ export interface YogaOptions {
   readonly production: boolean;
   /** Aborts when the server stops: every live stream ends. */
   readonly shutdownSignal: AbortSignal;
-  /** Pre-filled into GraphiQL's headers editor (development only). */
-  readonly graphiqlToken: string | null;
   /** Highest cost of one request (`MAX_QUERY_COST`). */
   readonly maxQueryCost: number;
+  /** GraphiQL for browsers at the GraphQL endpoint. */
+  readonly graphiql: GraphiQLPage;
+  /** `CORS_ORIGINS`: the only origins whose pages may read responses; empty means same-origin only. */
+  readonly corsOrigins: readonly string[];
 }
 
 /** Masks every error that is not ours; logs it with the request id. */
@@ -261,20 +262,27 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       warn: (...args) => logger.warn(String(args[0]), { details: args.slice(1) }),
       error: (...args) => logger.error(String(args[0]), { details: args.slice(1) }),
     },
-    renderGraphiQL,
-    graphiql: {
-      title: 'longrun',
-      subscriptionsProtocol: 'SSE',
-      defaultQuery: graphiqlExamples(operations.kinds()),
-      headers: JSON.stringify(
-        options.graphiqlToken ? { Authorization: `Bearer ${options.graphiqlToken}` } : {},
-        null,
-        2,
-      ),
-    },
+    renderGraphiQL: options.graphiql.render,
+    graphiql: (request) => options.graphiql.options(request),
+    // yoga's default reflects any Origin with credentials allowed; here only listed origins get
+    // CORS headers (bearer tokens, never cookies, so no credentials), and unset means none.
+    cors:
+      options.corsOrigins.length === 0
+        ? false
+        : {
+            origin: [...options.corsOrigins],
+            credentials: false,
+            methods: ['GET', 'POST'],
+            exposedHeaders: ['x-request-id', 'www-authenticate'],
+            maxAge: 600,
+          },
     plugins: [
-      useBearerAuth(authenticator, viewers, (reason) =>
-        logger.debug('HTTP authentication failed', { reason }),
+      options.graphiql.plugin,
+      useBearerAuth(
+        authenticator,
+        viewers,
+        (reason) => logger.debug('HTTP authentication failed', { reason }),
+        options.graphiql.enabled,
       ),
       useReadOnlyWatchTokens(),
       useExpiryCutoff(),

@@ -223,7 +223,11 @@ describe('createDashboard', () => {
   it('HTML-escapes the injected token', async () => {
     const dir = fixtureBuild();
     fixtures.push(dir);
-    const dashboard = createDashboard({ dir, devToken: '"><script>alert(1)</script>&' });
+    const dashboard = createDashboard({
+      dir,
+      devToken: '"><script>alert(1)</script>&',
+      isLocalPage: () => true,
+    });
     server = createServer((req, res) => {
       void dashboard.serve(req, res, new URL(req.url ?? '/', 'http://localhost'));
     });

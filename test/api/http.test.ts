@@ -66,10 +66,10 @@ function rawExchange(
   });
 }
 
-function postHead(extra: string): string {
+function postHead(port: number, extra: string): string {
   return [
     'POST /graphql HTTP/1.1',
-    'Host: 127.0.0.1',
+    `Host: 127.0.0.1:${port}`,
     `Authorization: Bearer ${tokenFor('alice')}`,
     'Content-Type: application/json',
     'Accept: application/graphql-response+json',
@@ -280,7 +280,7 @@ describe('body size limit', () => {
     // Only the head is sent: a server that waited for the body would never answer.
     const reply = await rawExchange(
       server.app.port,
-      postHead(`Content-Length: ${2 * 1024 * 1024}`),
+      postHead(server.app.port, `Content-Length: ${2 * 1024 * 1024}`),
       [],
     );
     expect(reply.status).toBe(413);
@@ -299,9 +299,11 @@ describe('body size limit', () => {
   it('refuses a whole 2 MiB startOperation body with 413 and starts nothing', async () => {
     const server = await startTestServer();
     const body = paddedStart(2 * 1024 * 1024);
-    const reply = await rawExchange(server.app.port, postHead(`Content-Length: ${body.length}`), [
-      body,
-    ]);
+    const reply = await rawExchange(
+      server.app.port,
+      postHead(server.app.port, `Content-Length: ${body.length}`),
+      [body],
+    );
     expect(reply.status).toBe(413);
     expect(await rowCount(server)).toBe(0);
     await expectServing(server);
@@ -315,7 +317,7 @@ describe('body size limit', () => {
     for (let i = 0; i < 17; i++) chunks.push(chunk(body.subarray(i * 65_536, (i + 1) * 65_536)));
     const reply = await rawExchange(
       server.app.port,
-      postHead('Transfer-Encoding: chunked'),
+      postHead(server.app.port, 'Transfer-Encoding: chunked'),
       chunks,
     );
     expect(reply.status).toBe(413);
@@ -357,16 +359,20 @@ describe('body size limit', () => {
     expect(under.status).toBe(200);
     expect(await rowCount(server)).toBe(1);
     const over = paddedStart(2049);
-    const declared = await rawExchange(server.app.port, postHead(`Content-Length: 2049`), [over]);
+    const declared = await rawExchange(
+      server.app.port,
+      postHead(server.app.port, `Content-Length: 2049`),
+      [over],
+    );
     expect(declared.status).toBe(413);
     expect(JSON.parse(declared.body).errors[0].message).toBe(
       'The request body is larger than 2048 bytes.',
     );
-    const chunked = await rawExchange(server.app.port, postHead('Transfer-Encoding: chunked'), [
-      chunk(over.subarray(0, 1024)),
-      chunk(over.subarray(1024)),
-      Buffer.from('0\r\n\r\n'),
-    ]);
+    const chunked = await rawExchange(
+      server.app.port,
+      postHead(server.app.port, 'Transfer-Encoding: chunked'),
+      [chunk(over.subarray(0, 1024)), chunk(over.subarray(1024)), Buffer.from('0\r\n\r\n')],
+    );
     expect(chunked.status).toBe(413);
     expect(await rowCount(server)).toBe(1);
     await expectServing(server);

@@ -100,6 +100,18 @@ describe('start-up', () => {
     expect(output).not.toContain('Authorization: Bearer');
   });
 
+  it.each([
+    ['HOST', '0.0.0.0', { JWT_SECRET: undefined }],
+    ['NODE_ENV', 'prod', {}],
+  ])('refuses %s=%s with exit code 2 and one line naming it', async (name, value, extra) => {
+    const { code, output } = await refusal(spawnServer({ ...extra, [name]: value }));
+    expect(code).toBe(2);
+    expect(output.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^longrun: configuration error: ${name}: `)),
+    ]);
+    expect(output).not.toContain('Authorization: Bearer');
+  });
+
   it('refuses an empty JWT_SECRET', async () => {
     const { code, output } = await refusal(spawnServer({ JWT_SECRET: '' }));
     expect(code).not.toBe(0);

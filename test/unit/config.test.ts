@@ -25,7 +25,10 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       port: 4000,
       host: '127.0.0.1',
+      environment: 'development',
       production: false,
+      allowedHosts: null,
+      corsOrigins: [],
       dataDir: resolve('data'),
       database: { kind: 'sqlite', file: resolve('data', 'longrun.sqlite') },
       redisUrl: null,
@@ -131,6 +134,54 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'sqlite:mysql://x'],
   ])('rejects %s=%j with a ConfigError naming it', (name, value) => {
     expect(configError({ [name]: value }).message).toMatch(new RegExp(`^${name}\\b`));
+  });
+
+  it('takes NODE_ENV production, development or test; unset or blank means development', () => {
+    expect(loadConfig({}).environment).toBe('development');
+    expect(loadConfig({ NODE_ENV: ' ' }).environment).toBe('development');
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({
+      environment: 'test',
+      production: false,
+    });
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, WATCH_TOKEN_SECRET: WATCH_SECRET })
+        .environment,
+    ).toBe('production');
+    for (const typo of ['prod', 'Production', 'dev', 'staging', 'production ']) {
+      expect(configError({ NODE_ENV: typo, JWT_SECRET: SECRET }).message).toMatch(
+        /^NODE_ENV: must be production, development or test/,
+      );
+    }
+  });
+
+  it('refuses a non-loopback HOST while no key is set, naming HOST', () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.20', 'example.com', '128.0.0.1']) {
+      expect(configError({ HOST: host }).message).toMatch(/^HOST: /);
+      expect(loadConfig({ HOST: host, JWT_SECRET: SECRET }).host).toBe(host);
+    }
+    for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost', 'LOCALHOST']) {
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    }
+  });
+
+  it('reads ALLOWED_HOSTS and CORS_ORIGINS as comma-separated lists', () => {
+    const config = loadConfig({
+      ALLOWED_HOSTS: ' API.example.com , .example.org,internal:8080,',
+      CORS_ORIGINS: 'https://App.example.com, http://localhost:5173 ,https://x.example.com:443',
+    });
+    expect(config.allowedHosts).toEqual(['api.example.com', '.example.org', 'internal:8080']);
+    expect(config.corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+      'https://x.example.com',
+    ]);
+    expect(loadConfig({ ALLOWED_HOSTS: ' , ' }).allowedHosts).toBeNull();
+    for (const bad of ['http://api.example.com', 'a b', 'host/path', '*']) {
+      expect(configError({ ALLOWED_HOSTS: bad }).message).toMatch(/^ALLOWED_HOSTS: /);
+    }
+    for (const bad of ['*', 'app.example.com', 'https://app.example.com/', 'ftp://x', 'null']) {
+      expect(configError({ CORS_ORIGINS: bad }).message).toMatch(/^CORS_ORIGINS: /);
+    }
   });
 
   it('refuses production without a key', () => {
