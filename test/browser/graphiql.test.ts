@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 import { launchChromium } from './dashboard-page.js';
@@ -27,11 +27,34 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** A new page whose every wait allows for a slow machine. */
+/** Content-Security-Policy violations and uncaught errors of the test's pages. */
+const problems: string[] = [];
+afterEach(() => {
+  expect(problems.splice(0)).toEqual([]);
+});
+
+/**
+ * A new page whose every wait allows for a slow machine, and which reports anything the page's
+ * CSP blocks (GraphiQL inlines its script and starts Monaco's workers from blob: URLs).
+ */
 async function newPage(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(PAGE_WAIT_MS);
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  page.on('console', (message) => {
+    if (message.text().startsWith('CSP violation')) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
   return page;
+}
+
+/** Everything the page's origin keeps in localStorage and sessionStorage, as one string. */
+function storedText(page: Page): Promise<string> {
+  return page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }]));
 }
 
 /** Opens GraphiQL with `document` in its editor and runs it with the ▶ button. */
@@ -133,6 +156,13 @@ it(
       'the watching page to show CANCELLED',
       PAGE_WAIT_MS,
     );
+    // The token was sent from the headers editor, and nothing kept it in the browser's storage.
+    for (const tab of [page, other]) {
+      const stored = await storedText(tab);
+      expect(stored).toContain('graphiql:');
+      expect(stored).not.toContain('Bearer');
+      expect(stored).not.toContain(String(server.app.devToken));
+    }
     await page.close();
     await other.close();
   },
