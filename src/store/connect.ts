@@ -27,6 +27,8 @@ export type StatementObserver = (statement: {
 export interface OpenOptions {
   /** Called after each statement, failed or not. */
   readonly onStatement?: StatementObserver;
+  /** Rows one statement of `count` goes through (tests lower it). @default COUNT_STRETCH */
+  readonly countStretch?: number;
 }
 
 /** Kysely's `log` option for `observer`, or nothing. */
@@ -88,7 +90,10 @@ export async function openSqlite(
     throw error;
   }
   logger.info('Database ready.', { database: 'sqlite', file });
-  return { db, store: createKyselyStore(db, { dialect: 'sqlite' }) };
+  return {
+    db,
+    store: createKyselyStore(db, { dialect: 'sqlite', countStretch: options.countStretch }),
+  };
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -194,7 +199,10 @@ export async function openPostgres(
     throw error;
   }
   logger.info('Database ready.', { database: 'postgres', server: where(url), schema: target });
-  return { db, store: createKyselyStore(db, { dialect: 'postgres' }) };
+  return {
+    db,
+    store: createKyselyStore(db, { dialect: 'postgres', countStretch: options.countStretch }),
+  };
 }
 
 /** Connects to the configured database, migrates it to the latest schema and returns the store. */

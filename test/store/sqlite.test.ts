@@ -33,7 +33,8 @@ afterEach(async () => {
 
 describeStoreSuite('SQLite store', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'longrun-store-'));
-  const { store } = await openSqlite(join(dir, 'longrun.sqlite'), quiet);
+  // Counts go through several stretches even on the suites' few rows.
+  const { store } = await openSqlite(join(dir, 'longrun.sqlite'), quiet, { countStretch: 3 });
   return {
     store,
     cleanup: async () => {
@@ -104,6 +105,38 @@ describe('SQLite connection', () => {
     expect(queries).toBe(1);
     expect(await counted.get(randomUUID())).toBeNull();
     expect(queries).toBe(2);
+    await store.close();
+  });
+
+  it('counts in statements that each go through a bounded stretch of rows, yielding between them', async () => {
+    const { db, store } = await openSqlite(join(await tempDir(), 'longrun.sqlite'), quiet);
+    for (let i = 0; i < 10; i++) {
+      await store.insert({ ...sample(), ownerId: i % 2 ? 'alice' : 'bob' }, new Date(0), META);
+    }
+    const statements: string[] = [];
+    const counter: KyselyPlugin = {
+      transformQuery: (args) => {
+        statements.push(args.node.kind);
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const counted = createKyselyStore(db.withPlugin(counter), {
+      dialect: 'sqlite',
+      countStretch: 3,
+    });
+    // Turns of the event loop while it counts: none without a yield (SQLite answers at once).
+    let turns = 0;
+    let ticking = setImmediate(function tick() {
+      turns++;
+      ticking = setImmediate(tick);
+    });
+    expect(await counted.count({})).toBe(10);
+    clearImmediate(ticking);
+    expect(turns).toBeGreaterThanOrEqual(3);
+    // Stretches end after rows 3, 6 and 9; each is a boundary lookup and a count.
+    expect(statements).toHaveLength(8);
+    expect(await counted.count({ ownerId: 'alice' })).toBe(5);
     await store.close();
   });
 
