@@ -8,6 +8,7 @@ import type { Feed, FeedFilter } from './feed.js';
 import { createLogPageReader } from './log-pages.js';
 import type { JsonValue, LogEntry, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
+import { readPage } from './page-reader.js';
 import type { OperationFilter, OperationStore, PageKey } from './ports.js';
 import * as transitions from './transitions.js';
 import { silentStream } from './watch-links.js';
@@ -257,14 +258,12 @@ export function createOperationsService(deps: {
       const key = backward ? before : after;
       const direction = backward ? 'newer' : 'older';
 
-      const rows =
+      const { records, more } =
         foreignOwner || limit === 0
-          ? []
-          : await store.list({ ...filter, direction, key, limit: limit + 1 });
-      const more = rows.length > limit;
-      const page = backward
-        ? rows.slice(rows.length - Math.min(rows.length, limit))
-        : rows.slice(0, limit);
+          ? { records: [], more: false }
+          : await readPage(store, { ...filter, direction, key, limit });
+      // Read nearest the cursor first; a page is always newest first.
+      const page = backward ? records.reverse() : records;
       // A cursor names a row: the page that starts after it has at least that row on its other side.
       const beyondKey = key !== null && !foreignOwner;
       const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));

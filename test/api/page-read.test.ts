@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { defineHandler, type Handler } from '../../src/handlers/handler.js';
+import { PAGE_READ } from '../../src/operations/page-reader.js';
+import { type UserClient, userClient } from '../helpers/clients.js';
+import { FAST, startTestServer } from '../helpers/server.js';
+import { doneState } from '../helpers/wait.js';
+
+/** Succeeds at once with its input as its result. */
+const echo = defineHandler({
+  kind: 'test.echo',
+  parseInput: (input) => input,
+  run: async (input) => input,
+}) as Handler;
+
+interface Page {
+  edges: Array<{ node: { id: string; input: unknown; result: unknown } }>;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
+}
+
+async function page(alice: UserClient, args: Record<string, unknown>, fields = 'id') {
+  const r = await alice.gql<{ operations: Page }>(
+    `query($first: Int, $after: String, $last: Int, $before: String) {
+      operations(first: $first, after: $after, last: $last, before: $before) {
+        edges { node { ${fields} } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
+    args,
+  );
+  if (!r.body.data) throw new Error(JSON.stringify(r.body));
+  return r.body.data.operations;
+}
+
+async function seeded(count: number, input: (i: number) => unknown) {
+  const statements: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+  const server = await startTestServer(FAST, {
+    handlers: [echo],
+    onStatement: (s) => statements.push(s),
+  });
+  const alice = userClient(server, 'alice');
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const op = await alice.start({ kind: 'test.echo', input: input(i) });
+    ids.unshift(op.id); // newest first
+  }
+  await doneState(alice, ids[0] as string);
+  for (const id of ids) await doneState(alice, id);
+  statements.length = 0;
+  // The runner's polling never filters by owner.
+  const listReads = () =>
+    statements
+      .splice(0)
+      .filter((s) => /from "operations"/.test(s.sql) && s.parameters.includes('alice'));
+  return { alice, ids, listReads };
+}
+
+describe('reading a page of operations', () => {
+  it(`reads ${PAGE_READ.rowsPerStatement} rows per statement, forward and backward alike`, async () => {
+    const { alice, ids, listReads } = await seeded(60, (i) => ({ i }));
+    const forward = await page(alice, { first: 55 });
+    expect(forward.edges.map((e) => e.node.id)).toEqual(ids.slice(0, 55));
+    expect(forward.pageInfo.hasNextPage).toBe(true);
+    // 56 rows (one more tells there is a next page) in statements of at most 25.
+    const reads = listReads();
+    expect(reads).toHaveLength(Math.ceil(56 / PAGE_READ.rowsPerStatement));
+
+    const rest = await page(alice, { first: 55, after: forward.pageInfo.endCursor });
+    expect(rest.edges.map((e) => e.node.id)).toEqual(ids.slice(55));
+    expect(rest.pageInfo.hasNextPage).toBe(false);
+
+    const backward = await page(alice, { last: 52 });
+    expect(backward.edges.map((e) => e.node.id)).toEqual(ids.slice(8));
+    expect(backward.pageInfo.hasPreviousPage).toBe(true);
+  });
+
+  it(`ends a page once its inputs and results pass ${PAGE_READ.maxBytes} bytes, and the next page goes on`, async () => {
+    const text = 'x'.repeat(60_000);
+    const { alice, ids } = await seeded(20, (i) => ({ i, text }));
+    const weight = JSON.stringify({ i: 10, text }).length * 2; // input and result alike
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const current: Page = await page(alice, { first: 20, after }, 'id input result');
+      const bytes = current.edges.reduce(
+        (sum, e) =>
+          sum + JSON.stringify(e.node.input).length + JSON.stringify(e.node.result).length,
+        0,
+      );
+      expect(current.edges.length).toBeGreaterThan(0);
+      expect(bytes).toBeLessThan(PAGE_READ.maxBytes + weight);
+      seen.push(...current.edges.map((e) => e.node.id));
+      if (!current.pageInfo.hasNextPage) break;
+      expect(current.edges.length).toBe(Math.ceil(PAGE_READ.maxBytes / weight));
+      after = current.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(ids);
+  });
+});
