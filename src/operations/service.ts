@@ -16,6 +16,8 @@ import { silentStream } from './watch-links.js';
 /** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */
 export const LIMITS = {
   maxInputBytes: 64 * 1024,
+  /** A handler's result as JSON; a larger one fails its operation (HANDLER_ERROR). */
+  maxResultBytes: 1024 * 1024,
   maxReasonLength: 1000,
   maxKindLength: 200,
   maxIdempotencyKeyLength: 200,

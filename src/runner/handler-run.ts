@@ -2,6 +2,7 @@ import type { Handler } from '../handlers/handler.js';
 import type { Logger } from '../logger.js';
 import type { Decide } from '../operations/commit.js';
 import type { JsonValue, OperationRecord } from '../operations/model.js';
+import { LIMITS } from '../operations/service.js';
 import * as transitions from '../operations/transitions.js';
 
 /** Why a handler's AbortSignal fired; it is the signal's `reason`. */
@@ -36,9 +37,23 @@ export interface RunEnvironment {
 
 type HandlerResult = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-function toJson(value: unknown): JsonValue | null {
-  const text = JSON.stringify(value ?? null);
-  return text === undefined ? null : (JSON.parse(text) as JsonValue);
+/** The result as stored, or why it cannot be. */
+function toJson(
+  value: unknown,
+): { ok: true; value: JsonValue | null } | { ok: false; message: string } {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value ?? null);
+  } catch (error) {
+    return { ok: false, message: `The handler's result is not JSON: ${messageOf(error)}` };
+  }
+  if (text === undefined) return { ok: true, value: null };
+  // Every read of the operation parses and serializes its result on the event loop.
+  if (Buffer.byteLength(text, 'utf8') > LIMITS.maxResultBytes) {
+    const message = `The handler's result is larger than ${LIMITS.maxResultBytes} bytes as JSON.`;
+    return { ok: false, message };
+  }
+  return { ok: true, value: JSON.parse(text) as JsonValue };
 }
 
 function messageOf(error: unknown): string {
@@ -179,13 +194,11 @@ export class HandlerRun {
       const message = messageOf(result.error);
       return (op) => transitions.handlerStopped(op, { cause: 'error', message }, now());
     }
-    let value: JsonValue | null;
-    try {
-      value = toJson(result.value);
-    } catch (error) {
-      const message = `The handler's result is not JSON: ${messageOf(error)}`;
+    const stored = toJson(result.value);
+    if (!stored.ok) {
+      const { message } = stored;
       return (op) => transitions.handlerStopped(op, { cause: 'error', message }, now());
     }
-    return (op) => transitions.succeed(op, value, now());
+    return (op) => transitions.succeed(op, stored.value, now());
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineHandler, type Handler } from '../../src/handlers/handler.js';
 import { PAGE_READ } from '../../src/operations/page-reader.js';
+import { LIMITS } from '../../src/operations/service.js';
 import { type UserClient, userClient } from '../helpers/clients.js';
 import { FAST, startTestServer } from '../helpers/server.js';
 import { doneState } from '../helpers/wait.js';
@@ -10,6 +11,13 @@ const echo = defineHandler({
   kind: 'test.echo',
   parseInput: (input) => input,
   run: async (input) => input,
+}) as Handler;
+
+/** Succeeds with a string of `bytes` characters. */
+const bigResult = defineHandler({
+  kind: 'test.big-result',
+  parseInput: (input) => input as { bytes: number },
+  run: async ({ bytes }) => 'x'.repeat(bytes),
 }) as Handler;
 
 interface Page {
@@ -91,5 +99,33 @@ describe('reading a page of operations', () => {
       after = current.pageInfo.endCursor;
     }
     expect(seen).toEqual(ids);
+  });
+});
+
+describe('a handler result', () => {
+  it(`of more than ${LIMITS.maxResultBytes} bytes fails its operation instead of being stored`, async () => {
+    const server = await startTestServer(FAST, { handlers: [echo, bigResult] });
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({
+      kind: 'test.big-result',
+      input: { bytes: LIMITS.maxResultBytes },
+    });
+    const failed = await doneState(alice, op.id);
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      result: null,
+      error: {
+        code: 'HANDLER_ERROR',
+        message: `The handler's result is larger than ${LIMITS.maxResultBytes} bytes as JSON.`,
+      },
+    });
+    // Just under the limit (the quotes make up the difference) is stored as it is.
+    const fits = await alice.start({
+      kind: 'test.big-result',
+      input: { bytes: LIMITS.maxResultBytes - 2 },
+    });
+    const done = await doneState(alice, fits.id);
+    expect(done.status).toBe('SUCCEEDED');
+    expect((done.result as string).length).toBe(LIMITS.maxResultBytes - 2);
   });
 });
