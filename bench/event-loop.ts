@@ -1,0 +1,249 @@
+/**
+ * `npm run bench:loop`: the longest stretch one request holds the server's event loop, measured
+ * with perf_hooks.monitorEventLoopDelay in the server's own process, for the requests that read
+ * the most: a page of 100 operations with 64 KB inputs and results, totalCount over many
+ * operations, pages of the transition log, and the 150,000-entry query of 100 operations x 15
+ * aliased events(first: 100) (refused by the default cost limit; also run with the limit lifted).
+ *
+ * `npx tsx bench/event-loop.ts [operations]` (default 200,000 seeded operations).
+ */
+import { fork } from 'node:child_process';
+import { createSecretKey, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Insertable } from 'kysely';
+import { mintToken } from '../src/auth/jwt.js';
+import { createLogger } from '../src/logger.js';
+import type { OperationRecord } from '../src/operations/model.js';
+import { OperationStatus } from '../src/operations/status.js';
+import { create } from '../src/operations/transitions.js';
+import { openSqlite } from '../src/store/connect.js';
+import type { OperationEventsTable, OperationsTable } from '../src/store/database.js';
+import { toEventRow, toRow } from '../src/store/store-rows.js';
+
+const MANY = Number(process.argv[2] ?? 200_000);
+const SECRET = 'event-loop-bench-secret-0123456789abcdef';
+const key = createSecretKey(Buffer.from(SECRET));
+const token = (sub: string, admin = false) => mintToken({ sub, admin, ttlSec: 3600 }, key, 'HS256');
+
+/** A done operation of `owner`, created at `ms`, at `revision`. */
+function done(owner: string, ms: number, revision: number, input: unknown, result: unknown) {
+  const at = new Date(ms);
+  const base = create(
+    {
+      id: randomUUID(),
+      kind: 'demo.sleep',
+      ownerId: owner,
+      input: input as never,
+      idempotencyKey: null,
+      timeoutMs: null,
+    },
+    at,
+  );
+  return {
+    ...base,
+    status: OperationStatus.Succeeded,
+    progress: 1,
+    message: 'done',
+    result: result as never,
+    startedAt: at,
+    finishedAt: at,
+    revision,
+  } satisfies OperationRecord;
+}
+
+/** The log of `op`: PENDING, RUNNING, progress reports, SUCCEEDED. */
+function logOf(op: OperationRecord): Insertable<OperationEventsTable>[] {
+  const rows: Insertable<OperationEventsTable>[] = [];
+  for (let revision = 1; revision <= op.revision; revision++) {
+    const status =
+      revision === 1
+        ? OperationStatus.Pending
+        : revision === op.revision
+          ? OperationStatus.Succeeded
+          : OperationStatus.Running;
+    const state = { ...op, revision, status, progress: revision / op.revision };
+    rows.push(toEventRow(state, { actor: 'worker:bench', reason: null }));
+  }
+  return rows;
+}
+
+async function seed(dataDir: string) {
+  const { db, store } = await openSqlite(join(dataDir, 'longrun.sqlite'), createLogger('error'));
+  const insert = async (
+    operations: Insertable<OperationsTable>[],
+    events: Insertable<OperationEventsTable>[],
+  ) => {
+    await db.transaction().execute(async (tx) => {
+      for (let i = 0; i < operations.length; i += 500) {
+        await tx
+          .insertInto('operations')
+          .values(operations.slice(i, i + 500))
+          .execute();
+      }
+      for (let i = 0; i < events.length; i += 1000) {
+        await tx
+          .insertInto('operation_events')
+          .values(events.slice(i, i + 1000))
+          .execute();
+      }
+    });
+  };
+  const t0 = Date.parse('2030-01-01T00:00:00Z');
+  // carol: many small operations, oldest.
+  for (let start = 0; start < MANY; start += 10_000) {
+    const batch = Array.from({ length: Math.min(10_000, MANY - start) }, (_, i) =>
+      toRow(done('carol', t0 + start + i, 3, { ms: 1 }, { slept: 1 })),
+    );
+    await insert(batch, []);
+  }
+  // dave: 100 operations with 120 log entries each; alice: 100 with 64 KB of input and of result.
+  const logged = Array.from({ length: 100 }, (_, i) =>
+    done('dave', t0 + MANY + i, 120, { ms: 1 }, { slept: 1 }),
+  );
+  await insert(logged.map(toRow), logged.flatMap(logOf));
+  const big = 'x'.repeat(64 * 1024 - 20);
+  const large = Array.from({ length: 100 }, (_, i) =>
+    done('alice', t0 + MANY + 1000 + i, 2, { text: big }, { text: big }),
+  );
+  await insert(large.map(toRow), large.flatMap(logOf));
+  await store.close();
+}
+
+interface Delay {
+  readonly maxMs: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
+}
+
+async function serve(dataDir: string, env: Record<string, string>) {
+  const child = fork(join(import.meta.dirname, 'event-loop-server.ts'), {
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
+    ],
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      JWT_SECRET: SECRET,
+      PORT: '0',
+      LOG_LEVEL: 'error',
+      ...env,
+    },
+  });
+  const replies: Array<(message: Record<string, unknown>) => void> = [];
+  child.on('message', (message) => replies.shift()?.(message as Record<string, unknown>));
+  const reply = () =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      replies.push(resolve);
+    });
+  const { url } = (await reply()) as { url: string };
+  return {
+    url,
+    async measure(what: () => Promise<unknown>): Promise<Delay & { result: unknown }> {
+      const reset = reply();
+      child.send('reset');
+      await reset;
+      const result = await what();
+      // One more turn of the server's loop, so a stretch that just ended is in the histogram.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const report = reply();
+      child.send('report');
+      return { ...((await report) as unknown as Delay), result };
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('stop');
+      await exited;
+    },
+  };
+}
+
+async function post(url: string, bearer: string, query: string, variables = {}) {
+  if (query === '') {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return { bytes: 0, error: null };
+  }
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  const body = JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }> };
+  return { bytes: text.length, error: body.errors?.[0]?.extensions?.code ?? null };
+}
+
+const EVERY_FIELD = `id kind status progress message ownerId revision done input result
+  error { code message } timeoutMs createdAt updatedAt startedAt finishedAt cancelRequestedAt
+  cancelledBy cancelReason`;
+const EVENT = 'revision status progress actor reason time';
+const aliased = Array.from(
+  { length: 15 },
+  (_, i) => `e${i}: events(first: 100) { edges { node { ${EVENT} } } }`,
+).join(' ');
+
+const scenarios: Array<[string, string, string, Record<string, unknown>?]> = [
+  [
+    '100 operations, every field, 64 KB input and result each',
+    'alice',
+    `{ operations(first: 100) { totalCount edges { node { ${EVERY_FIELD} } } } }`,
+  ],
+  [
+    `totalCount of all ${MANY + 200} operations (admin)`,
+    'admin',
+    '{ operations(first: 1) { totalCount } }',
+  ],
+  [
+    `totalCount of one owner's ${MANY} operations (admin)`,
+    'admin',
+    '{ operations(first: 1, ownerId: "carol") { totalCount } }',
+  ],
+  ["nothing: the machine's own noise over one idle second", 'idle', ''],
+  [
+    '20 operations x events(first: 30), within the default cost',
+    'dave',
+    `{ operations(first: 20, after: null) { edges { node { events(first: 30) { edges { node { ${EVENT} } } } } } } }`,
+  ],
+  [
+    '100 operations x 15 aliased events(first: 100)',
+    'dave',
+    `{ operations(first: 100, ownerId: null) { edges { node { ${aliased} } } } }`,
+  ],
+];
+
+const dataDir = mkdtempSync(join(tmpdir(), 'longrun-loop-bench-'));
+try {
+  const seeding = performance.now();
+  await seed(dataDir);
+  console.log(
+    `seeded ${MANY + 200} operations in ${((performance.now() - seeding) / 1000).toFixed(1)} s`,
+  );
+  for (const [label, env] of [
+    ['default MAX_QUERY_COST', {}],
+    ['MAX_QUERY_COST=10000000 (no cost limit in effect)', { MAX_QUERY_COST: '10000000' }],
+  ] as const) {
+    const server = await serve(dataDir, env);
+    console.log(`\n${label}`);
+    for (const [name, who, query, variables] of scenarios) {
+      const bearer = token(who, who === 'admin');
+      await post(server.url, bearer, query, variables); // warm up caches and the JIT
+      const runs = [];
+      for (let i = 0; i < 3; i++)
+        runs.push(await server.measure(() => post(server.url, bearer, query, variables)));
+      const worst = runs.reduce((a, b) => (b.maxMs > a.maxMs ? b : a));
+      const { bytes, error } = worst.result as { bytes: number; error: string | null };
+      console.log(
+        `  ${name}: longest loop stretch ${worst.maxMs.toFixed(1)} ms (of 3 runs), ` +
+          `${error ?? `${(bytes / 1e6).toFixed(2)} MB answered`}`,
+      );
+    }
+    await server.stop();
+  }
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
