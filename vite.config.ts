@@ -1,9 +1,14 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
-/** Builds the dashboard (src/dashboard) into dist/dashboard, which the server serves at `/`. */
+const root = resolve(import.meta.dirname, 'src/dashboard');
+
+/**
+ * Builds the dashboard (src/dashboard) into dist/dashboard, which the server serves: the
+ * dashboard at `/` (index.html) and the watch page of watch links at `/watch` (watch.html).
+ */
 export default defineConfig({
-  root: resolve(import.meta.dirname, 'src/dashboard'),
+  root,
   // Relative asset URLs: the page works wherever index.html is served from.
   base: './',
   build: {
@@ -11,5 +16,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    rolldownOptions: {
+      input: { index: resolve(root, 'index.html'), watch: resolve(root, 'watch.html') },
+    },
   },
 });

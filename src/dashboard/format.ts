@@ -1,4 +1,5 @@
-import { type Operation, OperationStatus } from '../client/index.js';
+import type { Operation } from '../client/index.js';
+import { OperationStatus } from '../client/status.js';
 
 const STATUS_LABELS: Readonly<Record<OperationStatus, string>> = {
   PENDING: 'Pending',
@@ -70,7 +71,7 @@ export function displayMessage(op: Operation): string {
 }
 
 /** Progress to draw, 0..1; null while it is unknown (a running op that has not reported yet). */
-export function displayProgress(op: Operation): number | null {
+export function displayProgress(op: Pick<Operation, 'progress' | 'status'>): number | null {
   if (op.progress !== null) return op.progress;
   if (op.status === OperationStatus.Succeeded) return 1;
   if (op.status === OperationStatus.Running || op.status === OperationStatus.Cancelling)

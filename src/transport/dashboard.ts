@@ -3,11 +3,12 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { WATCH_PAGE_PATH } from '../operations/watch-links.js';
 import { pageSecurityHeaders } from './page-security.js';
 
 /** Where the built dashboard lives and what to tell it. */
 export interface DashboardOptions {
-  /** The folder `vite build` wrote (`index.html`, `assets/`). */
+  /** The folder `vite build` wrote (`index.html`, `watch.html`, `assets/`). */
   readonly dir: string;
   /** Injected into the page as `<meta name="longrun-dev-token">` when not null... */
   readonly devToken: string | null;
@@ -17,13 +18,21 @@ export interface DashboardOptions {
 
 /** The static side of the HTTP edge: the dashboard page and its hashed assets. */
 export interface Dashboard {
-  /** True for the paths the dashboard answers: `/`, `/index.html` and `/assets/…`. */
+  /** True for the paths the dashboard answers: `/`, `/index.html`, `/watch` and `/assets/…`. */
   matches(pathname: string): boolean;
   /** Answers a request for a path `matches` accepted. */
   serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
 }
 
 const ASSETS_PREFIX = '/assets/';
+
+/** The pages: path → the file `vite build` wrote for it. */
+const PAGES: ReadonlyMap<string, string> = new Map([
+  ['/', 'index.html'],
+  ['/index.html', 'index.html'],
+  // The watch page of watch links (its token travels in the fragment, never to this server).
+  [`/${WATCH_PAGE_PATH}`, 'watch.html'],
+]);
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -117,10 +126,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       ? null
       : `<meta name="longrun-dev-token" content="${escapeHtml(options.devToken)}">`;
 
-  async function serveIndex(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function servePage(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
     let html: string;
     try {
-      html = await readFile(resolve(root, 'index.html'), 'utf8');
+      html = await readFile(resolve(root, file), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       return send(
@@ -131,7 +140,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         NOT_BUILT,
       );
     }
-    const withToken = devTokenMeta !== null && options.isLocalPage(req);
+    // The dashboard only: whoever holds a watch link must not get the development admin token.
+    const withToken = devTokenMeta !== null && file === 'index.html' && options.isLocalPage(req);
     if (withToken) html = html.replace('</head>', `  ${devTokenMeta}\n  </head>`);
     send(
       req,
@@ -165,8 +175,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   }
 
   return {
-    matches: (pathname) =>
-      pathname === '/' || pathname === '/index.html' || pathname.startsWith(ASSETS_PREFIX),
+    matches: (pathname) => PAGES.has(pathname) || pathname.startsWith(ASSETS_PREFIX),
 
     async serve(req, res, url) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -179,7 +188,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         );
       }
       if (url.pathname.startsWith(ASSETS_PREFIX)) return serveAsset(req, res, url.pathname);
-      return serveIndex(req, res);
+      return servePage(req, res, PAGES.get(url.pathname) ?? 'index.html');
     },
   };
 }

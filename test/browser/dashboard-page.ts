@@ -131,8 +131,8 @@ export function dashboardBrowser() {
       return startTestServer({ ...NO_SHUTDOWN_GRACE, ...env }, { dashboardDir, dataDir, handlers });
     },
 
-    /** A fresh browser profile (its own sessionStorage) on the dashboard. */
-    async openPage(server: TestServer): Promise<Page> {
+    /** A fresh browser profile (its own sessionStorage) on the dashboard, or on `url`. */
+    async openPage(server: TestServer, url = `${server.origin}/`): Promise<Page> {
       if (!browser) throw new Error('The browser has not started.');
       const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
       contexts.add(context);
@@ -144,7 +144,7 @@ export function dashboardBrowser() {
           pageErrors.push(new Error(message.text()));
         }
       });
-      await page.goto(`${server.origin}/`);
+      await page.goto(url);
       return page;
     },
   };
