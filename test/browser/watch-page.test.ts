@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { userClient } from '../helpers/clients.js';
@@ -6,6 +7,12 @@ import { createWatchToken, mintTestWatchToken } from '../helpers/watch.js';
 import { accessibilityViolations, dashboardBrowser } from './dashboard-page.js';
 
 const { serve, openPage } = dashboardBrowser();
+
+/** docs/watch-page.png is rewritten only on request (`npm run screenshot`). */
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? resolve(import.meta.dirname, '..', '..', 'docs', 'watch-page.png')
+    : null;
 
 /** alice's operation of `input` and a watch link for it (`ttlSeconds` long). */
 async function watchLink(server: TestServer, input: Record<string, unknown>, ttlSeconds?: number) {
@@ -42,6 +49,10 @@ describe('the watch page of a watch link', () => {
       return bar?.hasAttribute('value') === true && bar.value > 0;
     });
     await page.locator('#watch-message', { hasText: /^step \d+ of 60$/ }).waitFor();
+    if (SCREENSHOT) {
+      await page.setViewportSize({ width: 720, height: 420 });
+      await page.screenshot({ path: SCREENSHOT });
+    }
     await alice.cancel(op.id, 'wrong file');
     await page.locator('#watch-status', { hasText: 'Cancelled' }).waitFor();
     await page.getByText(/^Cancelled by alice at .+: “wrong file”\.$/).waitFor();
