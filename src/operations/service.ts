@@ -12,6 +12,7 @@ import { readPage } from './page-reader.js';
 import type { OperationFilter, OperationStore, PageKey } from './ports.js';
 import * as transitions from './transitions.js';
 import { silentStream } from './watch-links.js';
+import { type WaitRequest, waitForDone } from './wait.js';
 
 /** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */
 export const LIMITS = {
@@ -109,6 +110,12 @@ export interface OperationsService {
   watchAll: Feed['watchAll'];
   /** Every registered kind with the JSON Schema of its input, in registration order. */
   kinds(): readonly OperationKindInfo[];
+  /**
+   * Resolves once the operation is done or `timeoutMs` (1..60000, default 30000) passes, with its
+   * state; null when it does not exist or the viewer may not see it. Throws `ValidationError` on a
+   * `timeoutMs` out of range.
+   */
+  wait(viewer: Viewer, request: WaitRequest): Promise<OperationRecord | null>;
 }
 
 const StartSchema = z.object({
@@ -322,5 +329,6 @@ export function createOperationsService(deps: {
     watchAll: async (viewer, filter, signal) =>
       isWatchOnly(viewer) ? silentStream(signal) : feed.watchAll(viewer, filter, signal),
     kinds: () => registry.describe(),
+    wait: (viewer, request) => waitForDone({ feed, store }, viewer, request),
   };
 }

@@ -6,6 +6,7 @@ import './errors.js';
 import './node.js';
 import './viewer.js';
 import './kinds.js';
+import './wait.js';
 import './mutations.js';
 import './subscriptions.js';
 import './watch.js';
