@@ -130,3 +130,30 @@ export function parseWholeNumber(
   }
   return value;
 }
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * A duration given to `option` (`500ms`, `30s`, `10m`, `2h`, `1d`, or plain seconds) in
+ * milliseconds, within [min, max]; else a `UsageError` that names the accepted forms.
+ */
+export function parseDuration(
+  text: string,
+  option: string,
+  range: { readonly min: number; readonly max: number },
+): number {
+  const match = /^\s*(\d{1,9})(ms|s|m|h|d)?\s*$/.exec(text);
+  const ms = match ? Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? 's'] ?? 1_000) : Number.NaN;
+  if (!(ms >= range.min && ms <= range.max)) {
+    throw new UsageError(
+      `${option}: expected a duration such as 30s, 10m or 2h (plain numbers are seconds), got "${text}"`,
+    );
+  }
+  return ms;
+}

@@ -12,6 +12,8 @@ export const ExitCode = {
   NotFound: 4,
   /** `cancel`: the operation had already finished. */
   AlreadyFinished: 5,
+  /** `wait`: the operation was not done within `--timeout` (its state is printed). */
+  TimedOut: 124,
   /** Stopped by Ctrl-C (SIGINT). */
   Interrupted: 130,
 } as const;
@@ -25,6 +27,7 @@ const MEANINGS: Readonly<Record<ExitCode, string>> = {
     'cannot connect or authenticate: server unreachable, token missing or refused',
   [ExitCode.NotFound]: 'no such operation (or not visible to you)',
   [ExitCode.AlreadyFinished]: 'cancel: the operation had already finished',
+  [ExitCode.TimedOut]: 'wait: the operation was not done within --timeout',
   [ExitCode.Interrupted]: 'interrupted (Ctrl-C)',
 };
 

@@ -7,6 +7,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { kindsCommand } from './commands/kinds.js';
 import { listCommand } from './commands/list.js';
 import { startCommand } from './commands/start.js';
+import { waitCommand } from './commands/wait.js';
 import { watchCommand } from './commands/watch.js';
 import { type Connection, connect } from './connect.js';
 import { ExitCode, exitCodeHelp } from './exit-codes.js';
@@ -18,6 +19,7 @@ const COMMANDS: readonly Command[] = [
   startCommand,
   listCommand,
   watchCommand,
+  waitCommand,
   cancelCommand,
   kindsCommand,
 ];
@@ -31,7 +33,7 @@ function usage(): string {
   const width = Math.max(...entries.map(([synopsis]) => synopsis?.length ?? 0));
   return `Usage: longrun <command> [options]
 
-Starts, lists, watches and cancels longrun operations.
+Starts, lists, watches, waits for and cancels longrun operations.
 
 Commands:
 ${entries.map(([synopsis, summary]) => `  ${synopsis?.padEnd(width)}  ${summary}`).join('\n')}

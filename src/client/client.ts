@@ -8,6 +8,7 @@ import {
   OperationKindsDocument,
   StartOperationDocument,
   ViewerDocument,
+  WaitOperationDocument,
   WatchOperationDocument,
   WatchOperationsDocument,
 } from './documents.js';
@@ -124,6 +125,17 @@ export interface OperationsClient {
   list(filter?: OperationFilter & { readonly pageSize?: number }): AsyncIterable<Operation>;
   /** Asks to cancel; the typed union tells success, a finished operation and an unknown id apart. */
   cancel(id: string, reason?: string | null): Promise<CancelResult>;
+  /**
+   * Waits until the operation is done, over plain HTTP (no socket): `waitOperation` long-polls
+   * of at most a minute each, repeated. Resolves with its final state, or with its state when
+   * `timeoutMs` passes first (see `done`; without `timeoutMs` it waits as long as it takes);
+   * null when it does not exist or the viewer may not see it. A broken connection or a server
+   * restart in between is retried as live streams are (`retry`); `signal` aborts with `ABORTED`.
+   */
+  wait(
+    id: string,
+    options?: { readonly timeoutMs?: number; readonly signal?: AbortSignal },
+  ): Promise<Operation | null>;
   /** The operation's transition log, oldest first, page by page. */
   events(id: string): AsyncIterable<OperationEvent>;
   /**
@@ -153,6 +165,17 @@ export interface OperationsClient {
 }
 
 const DEFAULT_PAGE_SIZE = 50;
+
+/** The longest single `waitOperation` the server accepts. */
+const MAX_WAIT_MS = 60_000;
+/** How much longer than its wait one `waitOperation` request may take to answer. */
+const WAIT_SLACK_MS = 10_000;
+/** Failures that another attempt of a wait may get past (the server is back, or a proxy). */
+const RETRIED_WAIT_FAILURES: ReadonlySet<ClientErrorCode> = new Set([
+  ClientErrorCode.Network,
+  ClientErrorCode.ServiceUnavailable,
+  ClientErrorCode.Timeout,
+]);
 
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CLOSE_CODES: ReadonlyMap<number, ClientErrorCode> = new Map([
@@ -222,9 +245,15 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
   async function request<TResult, TVariables>(
     document: TypedDocumentString<TResult, TVariables>,
     variables: TVariables,
+    per: { readonly timeoutMs?: number; readonly signal?: AbortSignal | undefined } = {},
   ): Promise<TResult> {
     const bearer = await token();
-    const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(requestTimeoutMs)]);
+    const timeoutMs = per.timeoutMs ?? requestTimeoutMs;
+    const signal = AbortSignal.any([
+      closing.signal,
+      AbortSignal.timeout(timeoutMs),
+      ...(per.signal ? [per.signal] : []),
+    ]);
     let response: Response;
     try {
       response = await fetchImpl(options.url, {
@@ -241,10 +270,13 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       if (closing.signal.aborted) {
         throw new OperationsClientError(ClientErrorCode.Aborted, 'The client was closed.');
       }
+      if (per.signal?.aborted) {
+        throw new OperationsClientError(ClientErrorCode.Aborted, 'The request was aborted.');
+      }
       if (signal.aborted) {
         throw new OperationsClientError(
           ClientErrorCode.Timeout,
-          `No answer from ${options.url} within ${requestTimeoutMs} ms.`,
+          `No answer from ${options.url} within ${timeoutMs} ms.`,
           { cause: error },
         );
       }
@@ -557,6 +589,38 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         input: { id, ...(reason === undefined || reason === null ? {} : { reason }) },
       });
       return data.cancelOperation;
+    },
+
+    async wait(id, waitOptions = {}) {
+      const deadline =
+        waitOptions.timeoutMs === undefined
+          ? Number.POSITIVE_INFINITY
+          : Date.now() + waitOptions.timeoutMs;
+      let failures = 0;
+      for (;;) {
+        const step = Math.max(1, Math.min(MAX_WAIT_MS, deadline - Date.now()));
+        let operation: Operation | null;
+        try {
+          const data = await request(
+            WaitOperationDocument,
+            { id, timeoutMs: step },
+            { timeoutMs: step + WAIT_SLACK_MS, signal: waitOptions.signal },
+          );
+          operation = data.waitOperation ?? null;
+          failures = 0;
+        } catch (error) {
+          const retried =
+            error instanceof OperationsClientError && RETRIED_WAIT_FAILURES.has(error.code);
+          failures += 1;
+          if (!retried || failures > maxAttempts || Date.now() >= deadline) throw error;
+          const stop = waitOptions.signal
+            ? AbortSignal.any([closing.signal, waitOptions.signal])
+            : closing.signal;
+          await sleep(backoff(failures, initialDelayMs, maxDelayMs), stop);
+          continue;
+        }
+        if (operation === null || operation.done || Date.now() >= deadline) return operation;
+      }
     },
 
     events(id) {

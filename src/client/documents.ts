@@ -166,3 +166,11 @@ export const OperationKindsDocument = graphql(`
     }
   }
 `);
+
+export const WaitOperationDocument = graphql(`
+  query WaitOperation($id: ID!, $timeoutMs: Int) {
+    waitOperation(id: $id, timeoutMs: $timeoutMs) {
+      ...OperationFields
+    }
+  }
+`);

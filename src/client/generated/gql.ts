@@ -25,6 +25,7 @@ type Documents = {
     "\n  subscription WatchOperation($id: ID!, $afterRevision: Int) {\n    operationUpdated(id: $id, afterRevision: $afterRevision) {\n      ...OperationFields\n    }\n  }\n": typeof types.WatchOperationDocument,
     "\n  subscription WatchOperations($status: [OperationStatus!], $kind: String) {\n    operationsUpdated(status: $status, kind: $kind) {\n      ...OperationFields\n    }\n  }\n": typeof types.WatchOperationsDocument,
     "\n  query OperationKinds {\n    operationKinds {\n      kind\n      description\n      inputSchema\n      exampleInput\n    }\n  }\n": typeof types.OperationKindsDocument,
+    "\n  query WaitOperation($id: ID!, $timeoutMs: Int) {\n    waitOperation(id: $id, timeoutMs: $timeoutMs) {\n      ...OperationFields\n    }\n  }\n": typeof types.WaitOperationDocument,
 };
 const documents: Documents = {
     "\n  fragment OperationFields on Operation {\n    id\n    kind\n    status\n    progress\n    message\n    ownerId\n    revision\n    done\n    input\n    result\n    error {\n      code\n      message\n    }\n    timeoutMs\n    createdAt\n    updatedAt\n    startedAt\n    finishedAt\n    cancelRequestedAt\n    cancelledBy\n    cancelReason\n  }\n": types.OperationFieldsFragmentDoc,
@@ -37,6 +38,7 @@ const documents: Documents = {
     "\n  subscription WatchOperation($id: ID!, $afterRevision: Int) {\n    operationUpdated(id: $id, afterRevision: $afterRevision) {\n      ...OperationFields\n    }\n  }\n": types.WatchOperationDocument,
     "\n  subscription WatchOperations($status: [OperationStatus!], $kind: String) {\n    operationsUpdated(status: $status, kind: $kind) {\n      ...OperationFields\n    }\n  }\n": types.WatchOperationsDocument,
     "\n  query OperationKinds {\n    operationKinds {\n      kind\n      description\n      inputSchema\n      exampleInput\n    }\n  }\n": types.OperationKindsDocument,
+    "\n  query WaitOperation($id: ID!, $timeoutMs: Int) {\n    waitOperation(id: $id, timeoutMs: $timeoutMs) {\n      ...OperationFields\n    }\n  }\n": types.WaitOperationDocument,
 };
 
 /**
@@ -79,6 +81,10 @@ export function graphql(source: "\n  subscription WatchOperations($status: [Oper
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query OperationKinds {\n    operationKinds {\n      kind\n      description\n      inputSchema\n      exampleInput\n    }\n  }\n"): typeof import('./graphql.js').OperationKindsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WaitOperation($id: ID!, $timeoutMs: Int) {\n    waitOperation(id: $id, timeoutMs: $timeoutMs) {\n      ...OperationFields\n    }\n  }\n"): typeof import('./graphql.js').WaitOperationDocument;
 
 
 export function graphql(source: string) {

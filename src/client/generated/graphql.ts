@@ -107,6 +107,14 @@ export type OperationKindsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type OperationKindsQuery = { operationKinds: Array<{ kind: string, description: string | null, inputSchema: unknown, exampleInput: unknown }> };
 
+export type WaitOperationQueryVariables = Exact<{
+  id: string | number;
+  timeoutMs?: number | null | undefined;
+}>;
+
+
+export type WaitOperationQuery = { waitOperation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } | null };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -419,3 +427,33 @@ export const OperationKindsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<OperationKindsQuery, OperationKindsQueryVariables>;
+export const WaitOperationDocument = new TypedDocumentString(`
+    query WaitOperation($id: ID!, $timeoutMs: Int) {
+  waitOperation(id: $id, timeoutMs: $timeoutMs) {
+    ...OperationFields
+  }
+}
+    fragment OperationFields on Operation {
+  id
+  kind
+  status
+  progress
+  message
+  ownerId
+  revision
+  done
+  input
+  result
+  error {
+    code
+    message
+  }
+  timeoutMs
+  createdAt
+  updatedAt
+  startedAt
+  finishedAt
+  cancelRequestedAt
+  cancelledBy
+  cancelReason
+}`) as unknown as TypedDocumentString<WaitOperationQuery, WaitOperationQueryVariables>;
