@@ -58,7 +58,7 @@ function startExample(kind: OperationKindInfo, taken: Set<string>): string {
 
 /**
  * The documents GraphiQL opens with: a start per registered kind with its example input (from
- * `operationKinds`), then watch, cancel, the kinds and the viewer's operations.
+ * `operationKinds`), then watch, wait, cancel, the kinds and the viewer's operations.
  */
 export function graphiqlExamples(kinds: readonly OperationKindInfo[]): string {
   const taken = new Set<string>();
@@ -71,6 +71,11 @@ ${starts.join('\n\n')}
 # Paste the id from a start, then run Watch: every change arrives live over SSE.
 subscription Watch {
   operationUpdated(id: "PASTE-ID") { id status progress message revision done error { code message } }
+}
+
+# Or wait for it to end (at most timeoutMs), then get its state: one long-poll, no stream.
+query Wait {
+  waitOperation(id: "PASTE-ID", timeoutMs: 30000) { id status done progress result error { code message } }
 }
 
 mutation Cancel {
