@@ -11,8 +11,8 @@ import { newOperationId } from './new-id.js';
 import { readPage } from './page-reader.js';
 import type { OperationFilter, OperationStore, PageKey } from './ports.js';
 import * as transitions from './transitions.js';
-import { silentStream } from './watch-links.js';
 import { type WaitRequest, waitForDone } from './wait.js';
+import { silentStream } from './watch-links.js';
 
 /** Limits on what clients may send (SEMANTICS.md, "Lifecycle and cancellation"). */
 export const LIMITS = {
