@@ -6,6 +6,7 @@ import { gatedServer, startGated } from '../helpers/gated.js';
 import type { TestServer } from '../helpers/server.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { WAIT_OPERATION, waitOperation } from '../helpers/wait-operation.js';
+import { watchTokenFor } from '../helpers/watch.js';
 
 const WAIT = WAIT_OPERATION;
 
@@ -115,6 +116,26 @@ describe('waitOperation', () => {
     const seen = await wait(server, admin.token, op.id, 1);
     expect(seen.body.data?.waitOperation).toMatchObject({ id: op.id, ownerId: 'alice' });
     expect(server.app.gauges().streams).toBe(0);
+  });
+
+  it('works with a watch token on its one operation, and is null for any other', async () => {
+    const { server, alice, gated } = await gatedServer();
+    const op = await alice.start({ kind: 'test.gated' });
+    const run = await gated.started(op.id);
+    const other = await alice.start({ kind: 'test.gated' });
+    const watchToken = await watchTokenFor(server.url, alice.token, op.id);
+    expect((await wait(server, watchToken, other.id, 60_000)).body).toEqual({
+      data: { waitOperation: null },
+    });
+    const pending = wait(server, watchToken, op.id, 60_000);
+    await feeds(server, 1, 'the wait to listen');
+    run.finish('ok');
+    const { body } = await within(pending, 'the wait to answer', 10_000);
+    expect(body.data?.waitOperation).toMatchObject({
+      id: op.id,
+      status: 'SUCCEEDED',
+      result: 'ok',
+    });
   });
 
   it('refuses a timeoutMs outside 1..60000 with BAD_USER_INPUT, and waits for nothing', async () => {
