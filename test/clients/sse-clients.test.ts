@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'graphql-sse';
 import { afterEach, expect, it } from 'vitest';
 import { watchWithEventSource } from '../../examples/eventsource/watch.js';
 import { createSseClient, WATCH } from '../../examples/graphql-sse/watch.js';
@@ -92,4 +93,22 @@ it('graphql-sse retries a stream cut off at token expiry with the renewed token,
   const rest = await results.rest(20_000);
   expect(results.error).toBeNull();
   expect(rest.map((r) => r.data?.operationUpdated.status)).toEqual(['CANCELLING', 'CANCELLED']);
+});
+
+it("graphql-sse's single connection mode is refused at its first request (PUT: 405), as docs/clients.md says", async () => {
+  const server = await startTestServer();
+  const client = createClient({
+    url: server.url,
+    singleConnection: true,
+    retryAttempts: 0,
+    headers: () => ({ authorization: `Bearer ${tokenFor('alice')}` }),
+  });
+  disposers.push(() => client.dispose());
+  const failure = await new Promise<unknown>((resolve) => {
+    client.subscribe(
+      { query: '{ viewer { id } }' },
+      { next: () => undefined, error: resolve, complete: () => resolve(null) },
+    );
+  });
+  expect(failure).toMatchObject({ response: { status: 405 } });
 });
