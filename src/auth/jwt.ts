@@ -71,6 +71,15 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 /** OpenID Connect Core §2 caps `sub` at 255 characters; longer ones would become owner ids. */
 const MAX_SUBJECT_LENGTH = 255;
 
+/**
+ * Control characters (C0, DEL, C1) and unpaired surrogates: a `sub` holding one is refused. It
+ * becomes an owner id, shown in logs and terminals; and UTF-8 stores a lone surrogate as U+FFFD,
+ * so two different subjects would own the same operations.
+ */
+const NOT_A_SUBJECT =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+  /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** A refusal: `reason` for logs, `kind` for the client. */
 export const authFailure = (
   reason: string,
@@ -156,6 +165,7 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
     if (Number.isNaN(expiresAt.getTime())) return fail('invalid exp');
     if (typeof sub !== 'string' || sub.trim() === '') return fail('sub must be a non-empty string');
     if (sub.length > MAX_SUBJECT_LENGTH) return fail('sub is too long');
+    if (NOT_A_SUBJECT.test(sub)) return fail('sub is not well-formed text');
     const isAdmin =
       Array.isArray(roles) &&
       roles.every((role) => typeof role === 'string') &&

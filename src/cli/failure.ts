@@ -1,6 +1,7 @@
 import { ClientErrorCode, isOperationsClientError } from '../client/node.js';
 import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { printable } from './terminal-text.js';
 
 /** System error codes of a failed connection, as the reason shown in parentheses. */
 const NETWORK_REASONS: Readonly<Record<string, string>> = {
@@ -40,9 +41,12 @@ function rootMessage(error: unknown): string | null {
   return message;
 }
 
-/** A message as a clause: no capital first letter, no final period. */
+/**
+ * A message as a clause: no capital first letter, no final period, and control characters (it
+ * may come from the server) written as escapes.
+ */
 export function clause(message: string): string {
-  const trimmed = message.trim().replace(/\.$/, '');
+  const trimmed = printable(message.trim().replace(/\.$/, ''));
   return trimmed.charAt(0).toLowerCase() + trimmed.slice(1);
 }
 

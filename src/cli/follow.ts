@@ -3,11 +3,7 @@ import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo, OutputStream } from './io.js';
 import { liveLine, outcomeLine, plainLine } from './render.js';
-
-const HIDE_CURSOR = '\x1b[?25l';
-/** Shows the cursor again; `main.ts` writes it too when a second Ctrl-C exits at once. */
-export const SHOW_CURSOR = '\x1b[?25h';
-const CLEAR_LINE = '\r\x1b[2K';
+import { CLEAR_LINE, HIDE_CURSOR, printable, SHOW_CURSOR } from './terminal-text.js';
 
 /** Writes each state of the followed operation: NDJSON, a redrawn line, or plain lines. */
 interface Printer {
@@ -85,8 +81,8 @@ export async function followOperation(
   }
   if (!last.done) {
     io.stderr.write(
-      `longrun: interrupted; operation ${last.id} is still ${last.status} ` +
-        `(stop it with: longrun cancel ${last.id})\n`,
+      `longrun: interrupted; operation ${printable(last.id)} is still ${printable(last.status)} ` +
+        `(stop it with: longrun cancel ${printable(last.id)})\n`,
     );
     return ExitCode.Interrupted;
   }

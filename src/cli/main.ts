@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ExitCode } from './exit-codes.js';
-import { SHOW_CURSOR } from './follow.js';
 import { runCli } from './run-cli.js';
+import { SHOW_CURSOR } from './terminal-text.js';
 
 // The first Ctrl-C lets the command stop cleanly (watch restores the cursor and exits 130);
 // a second one exits at once.

@@ -1,4 +1,5 @@
 import { type Operation, OperationStatus } from '../client/node.js';
+import { printable } from './terminal-text.js';
 
 /** Characters of the bar between its brackets. */
 export const BAR_WIDTH = 20;
@@ -41,17 +42,25 @@ export function liveLine(
   const columns = options.columns ?? Number.POSITIVE_INFINITY;
   const barWidth = options.barWidth ?? Math.max(5, Math.min(BAR_WIDTH, columns - 40));
   const bar = progressBar(op.progress, barWidth);
-  const line = `${bar} ${percent(op.progress).padStart(4)}  ${op.status}  ${op.message ?? ''}`;
+  const line = `${bar} ${percent(op.progress).padStart(4)}  ${printable(op.status)}  ${printable(op.message ?? '')}`;
   return truncate(line.trimEnd(), columns - 1);
 }
 
 /** One line per change when stdout is not a terminal: `<iso time> <status> <progress%> <message>`. */
 export function plainLine(op: RenderedOperation): string {
-  return `${op.updatedAt} ${op.status} ${percent(op.progress)} ${op.message ?? ''}`.trimEnd();
+  const text = `${op.updatedAt} ${op.status} ${percent(op.progress)} ${op.message ?? ''}`;
+  return printable(text).trimEnd();
 }
 
-/** How a FAILED or CANCELLED operation ended, e.g. `CANCELLED by alice: "not needed"`. */
+/**
+ * How a FAILED or CANCELLED operation ended, e.g. `CANCELLED by alice: "not needed"`; control
+ * characters the server sent are written as escapes.
+ */
 export function outcomeLine(op: RenderedOperation): string {
+  return printable(outcome(op));
+}
+
+function outcome(op: RenderedOperation): string {
   if (op.status === OperationStatus.Cancelled) {
     const by = op.cancelledBy === null ? '' : ` by ${op.cancelledBy}`;
     const reason = op.cancelReason ? `: ${JSON.stringify(op.cancelReason)}` : '';
@@ -73,8 +82,12 @@ export function age(iso: string, now: number): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
-/** Rows as columns padded to their widest cell, two spaces apart (the last column unpadded). */
-export function table(rows: readonly (readonly string[])[]): string {
+/**
+ * Rows as columns padded to their widest cell, two spaces apart (the last column unpadded);
+ * control characters in cells are written as escapes.
+ */
+export function table(cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {

@@ -13,6 +13,7 @@ import { type Connection, connect } from './connect.js';
 import { ExitCode, exitCodeHelp } from './exit-codes.js';
 import { toCliError } from './failure.js';
 import type { CliIo } from './io.js';
+import { safeOutput } from './terminal-text.js';
 import { runToken } from './token.js';
 
 const COMMANDS: readonly Command[] = [
@@ -97,7 +98,13 @@ function help(argv: readonly string[], io: CliIo): number {
  * Runs `longrun` with `argv` (the arguments after the program name) and resolves with the exit
  * code. Every failure is written as one line on stderr; nothing here exits the process.
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], given: CliIo): Promise<number> {
+  // Whatever a server sends, no control character of it reaches the terminal raw.
+  const io: CliIo = {
+    ...given,
+    stdout: safeOutput(given.stdout),
+    stderr: safeOutput(given.stderr),
+  };
   const { command: name, args } = splitCommandLine(argv);
   const command = COMMANDS.find((candidate) => candidate.name === name);
   // Assigned in connect() below; the cast keeps TypeScript from narrowing it to null for good.

@@ -10,6 +10,7 @@ import type { JsonValue, LogEntry, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
 import { readPage } from './page-reader.js';
 import type { OperationFilter, OperationStore, PageKey } from './ports.js';
+import { isWellFormedText, requireWellFormedJson, requireWellFormedText } from './text.js';
 import * as transitions from './transitions.js';
 import { type WaitRequest, waitForDone } from './wait.js';
 import { silentStream } from './watch-links.js';
@@ -118,10 +119,18 @@ export interface OperationsService {
   wait(viewer: Viewer, request: WaitRequest): Promise<OperationRecord | null>;
 }
 
+const WELL_FORMED = 'must be well-formed text (no NUL character, no unpaired surrogate)';
+
 const StartSchema = z.object({
-  kind: z.string().trim().min(1, 'must not be empty').max(LIMITS.maxKindLength),
+  kind: z
+    .string()
+    .refine(isWellFormedText, WELL_FORMED)
+    .trim()
+    .min(1, 'must not be empty')
+    .max(LIMITS.maxKindLength),
   idempotencyKey: z
     .string()
+    .refine(isWellFormedText, WELL_FORMED)
     .min(1, 'must not be empty')
     .max(LIMITS.maxIdempotencyKeyLength)
     .nullish(),
@@ -173,6 +182,7 @@ export function createOperationsService(deps: {
       }
       const { kind, idempotencyKey = null, timeoutMs = null } = parsed.data;
       const input = request.input ?? null;
+      requireWellFormedJson(input, 'input');
       const inputJson = canonicalJson(input);
       if (Buffer.byteLength(inputJson, 'utf8') > LIMITS.maxInputBytes) {
         throw new ValidationError(
@@ -213,6 +223,7 @@ export function createOperationsService(deps: {
     },
 
     async cancel(viewer, id, givenId, reason) {
+      requireWellFormedText(reason, 'reason');
       if (reason !== null && reason !== undefined && reason.length > LIMITS.maxReasonLength) {
         throw new ValidationError(
           `reason: must be at most ${LIMITS.maxReasonLength} characters.`,
@@ -239,6 +250,8 @@ export function createOperationsService(deps: {
     },
 
     async list(viewer, request) {
+      requireWellFormedText(request.kind, 'kind');
+      requireWellFormedText(request.ownerId, 'ownerId');
       const first = pageSize(request.first, 'first');
       const last = pageSize(request.last, 'last');
       if (first !== null && last !== null) {
@@ -326,8 +339,10 @@ export function createOperationsService(deps: {
 
     watch: (viewer, id, givenId, signal, afterRevision) =>
       feed.watchOne(viewer, id, givenId, signal, afterRevision),
-    watchAll: async (viewer, filter, signal) =>
-      isWatchOnly(viewer) ? silentStream(signal) : feed.watchAll(viewer, filter, signal),
+    watchAll: async (viewer, filter, signal) => {
+      requireWellFormedText(filter.kind, 'kind');
+      return isWatchOnly(viewer) ? silentStream(signal) : feed.watchAll(viewer, filter, signal);
+    },
     kinds: () => registry.describe(),
     wait: (viewer, request) => waitForDone({ feed, store }, viewer, request),
   };

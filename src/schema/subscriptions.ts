@@ -62,8 +62,14 @@ builder.subscriptionType({
         status: t.arg({ type: [OperationStatusEnum], required: false }),
         kind: t.arg.string({ required: false }),
       },
-      subscribe: (_root, { status, kind }, { operations, viewer, signal }) =>
-        operations.watchAll(viewer, { statuses: status, kind }, signal),
+      subscribe: async (_root, { status, kind }, { operations, viewer, signal }) => {
+        try {
+          return await operations.watchAll(viewer, { statuses: status, kind }, signal);
+        } catch (error) {
+          if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
+          throw error;
+        }
+      },
       // Revisions count per operation, so an EventSource cannot resume this feed from one.
       resolve: (op, _args, { eventIds }) => sending(op, eventIds, false),
     }),

@@ -14,6 +14,7 @@ import { at } from './expiry.js';
 import type { GraphiQLPage } from './graphiql.js';
 import { documentLimitPlugins } from './limits.js';
 import { publicBase } from './public-base.js';
+import { useQueryParamCheck } from './query-params.js';
 import { currentRequestId } from './request-id.js';
 import { holdWhileOpen, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
 import { isUnavailable } from './unavailable.js';
@@ -285,6 +286,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
         options.graphiql.enabled,
       ),
       useReadOnlyWatchTokens(),
+      useQueryParamCheck(),
       useExpiryCutoff(),
       useSubscriptionCap(limits),
       useVariableErrors(),

@@ -188,6 +188,14 @@ describe('authentication with HS256 (JWT_SECRET)', () => {
     ['an empty sub', () => `Bearer ${handMade(claims({ sub: '' }))}`],
     ['a blank sub', () => `Bearer ${handMade(claims({ sub: '   ' }))}`],
     ['a numeric sub', () => `Bearer ${handMade(claims({ sub: 42 }))}`],
+    ['a sub holding NUL', () => `Bearer ${handMade(claims({ sub: 'mal\u0000lory' }))}`],
+    [
+      'a sub holding a lone surrogate',
+      () => `Bearer ${handMade(claims({ sub: 'mallory\uD800' }))}`,
+    ],
+    ['a sub holding ESC', () => `Bearer ${handMade(claims({ sub: 'mallory\u001b[2J' }))}`],
+    ['a sub holding a line break', () => `Bearer ${handMade(claims({ sub: 'mallory\nroot' }))}`],
+    ['a sub holding a C1 control', () => `Bearer ${handMade(claims({ sub: 'mallory\u0085' }))}`],
     ['a payload that is not an object', () => `Bearer ${handMade(['mallory'])}`],
   ];
 

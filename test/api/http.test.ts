@@ -137,6 +137,33 @@ describe('malformed requests', () => {
     await expectServing(server);
   });
 
+  it('answers a GET whose variables or extensions are not a JSON object with 400, on HTTP and SSE', async () => {
+    const server = await startTestServer();
+    const query = encodeURIComponent('query($id: ID!) { operation(id: $id) { id } }');
+    for (const [name, value] of [
+      ['variables', '{bad'],
+      ['variables', '[1]'],
+      ['variables', '"x"'],
+      ['extensions', '{"a":'],
+    ]) {
+      const error = {
+        message: `The ${name} parameter must be one JSON object.`,
+        extensions: { code: 'BAD_REQUEST' },
+      };
+      const url = `${server.url}?query=${query}&${name}=${encodeURIComponent(String(value))}`;
+      const plain = await fetch(url, { headers: { ...bearer(), accept: 'application/json' } });
+      expect(plain.status, `${name}=${value}`).toBe(400);
+      expect(await plain.json()).toEqual({ errors: [error] });
+      // Over SSE the same error arrives as the stream's only result.
+      const stream = await fetch(url, { headers: { ...bearer(), accept: 'text/event-stream' } });
+      expect(stream.status, `${name}=${value} over SSE`).toBe(400);
+      expect(await stream.text()).toContain(
+        `event: next\ndata: ${JSON.stringify({ errors: [error] })}\n\nevent: complete`,
+      );
+    }
+    expect(server.logs.filter((line) => line.level === 'error')).toEqual([]);
+  });
+
   it('refuses a mutation over GET with 405 and changes nothing', async () => {
     const server = await startTestServer();
     const query = encodeURIComponent(`mutation { ${START_INLINE} }`);

@@ -3,6 +3,7 @@ import { CliError } from '../cli-error.js';
 import { type Command, commandHelp } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { invalid } from '../failure.js';
+import { printable } from '../terminal-text.js';
 
 const OPTIONS = {
   reason: { type: 'string' },
@@ -48,7 +49,9 @@ export const cancelCommand: Command = {
       case 'CancelOperationSuccess': {
         const { operation } = result;
         const json = values.json ?? false;
-        session.io.stdout.write(`${json ? JSON.stringify(operation) : operation.status}\n`);
+        session.io.stdout.write(
+          `${json ? JSON.stringify(operation) : printable(operation.status)}\n`,
+        );
         return ExitCode.Ok;
       }
     }

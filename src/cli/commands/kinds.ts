@@ -3,6 +3,7 @@ import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../cli-error.js';
 import { type Command, commandHelp } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
+import { printable } from '../terminal-text.js';
 
 const USAGE = `Usage: longrun kinds [<kind>]
 
@@ -19,13 +20,13 @@ export function shellQuote(text: string): string {
 
 /** The block `longrun kinds` prints for one kind. */
 export function kindBlock(kind: OperationKind): string {
-  const lines = [kind.kind];
-  if (kind.description) lines.push(`  ${kind.description}`);
+  const lines = [printable(kind.kind)];
+  if (kind.description) lines.push(`  ${printable(kind.description)}`);
   const example =
     kind.exampleInput === null || kind.exampleInput === undefined
       ? ''
       : ` --input ${shellQuote(JSON.stringify(kind.exampleInput))}`;
-  lines.push(`  e.g. longrun start ${kind.kind}${example}`);
+  lines.push(`  e.g. longrun start ${printable(kind.kind)}${printable(example)}`);
   return lines.join('\n');
 }
 

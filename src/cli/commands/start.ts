@@ -4,6 +4,7 @@ import { type Command, commandHelp } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { clause, invalid } from '../failure.js';
 import { followOperation } from '../follow.js';
+import { printable } from '../terminal-text.js';
 
 /** The server's own limit (`LIMITS.maxTimeoutMs`): one day. */
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -74,11 +75,11 @@ export const startCommand: Command = {
     const { io } = session;
     const json = values.json ?? false;
     if (!values.watch) {
-      io.stdout.write(`${json ? JSON.stringify(operation) : operation.id}\n`);
+      io.stdout.write(`${json ? JSON.stringify(operation) : printable(operation.id)}\n`);
       return ExitCode.Ok;
     }
     // With --json the first record is the operation itself; otherwise its id on a line of its own.
-    if (!json) io.stdout.write(`${operation.id}\n`);
+    if (!json) io.stdout.write(`${printable(operation.id)}\n`);
     return await followOperation(client, operation, io, json);
   },
 };
