@@ -2,10 +2,12 @@ import { createClient, type Client as WsClient } from 'graphql-ws/client';
 import { Channel } from './channel.js';
 import {
   CancelOperationDocument,
+  CreateWatchTokenDocument,
   GetOperationDocument,
   ListOperationsDocument,
   OperationEventsDocument,
   OperationKindsDocument,
+  RenewSessionDocument,
   StartOperationDocument,
   ViewerDocument,
   WaitOperationDocument,
@@ -20,6 +22,7 @@ import {
 } from './errors.js';
 import type {
   CancelOperationMutation,
+  CreateWatchTokenMutation,
   OperationEventsQuery,
   OperationFieldsFragment,
   OperationKindsQuery,
@@ -28,6 +31,7 @@ import type {
   TypedDocumentString,
   ViewerQuery,
 } from './generated/graphql.js';
+import { SessionRenewal } from './session-renewal.js';
 
 /** An operation as the client reads it (every field of the schema's `Operation`). */
 export type Operation = OperationFieldsFragment;
@@ -35,6 +39,8 @@ export type Operation = OperationFieldsFragment;
 export type StartResult = StartOperationMutation['startOperation'];
 /** `cancelOperation`'s result union; switch on `__typename`. */
 export type CancelResult = CancelOperationMutation['cancelOperation'];
+/** `createWatchToken`'s result union; switch on `__typename`. */
+export type WatchTokenResult = CreateWatchTokenMutation['createWatchToken'];
 export type Viewer = ViewerQuery['viewer'];
 /** A kind the server runs, with the JSON Schema (draft 2020-12) of its input and an example. */
 export type OperationKind = OperationKindsQuery['operationKinds'][number];
@@ -82,7 +88,9 @@ export interface OperationsClientOptions {
   readonly token?: string;
   /**
    * Called for every HTTP request and every (re)connection, so a refreshed token is used as soon as
-   * it exists. Takes precedence over `token`.
+   * it exists, and shortly before the socket's token expires, whose successor is then handed to
+   * the open socket (`renewSession`) so that live streams never reconnect for a new token. Takes
+   * precedence over `token`.
    */
   readonly getToken?: () => string | Promise<string>;
   /** @default globalThis.fetch */
@@ -136,6 +144,15 @@ export interface OperationsClient {
     id: string,
     options?: { readonly timeoutMs?: number; readonly signal?: AbortSignal },
   ): Promise<Operation | null>;
+  /**
+   * A read-only token for one operation and the URL of its watch page, to hand to a browser or a
+   * script that should watch it and nothing else (the owner or an admin; `ttlSeconds` default 3600,
+   * at most 86400). A client built with such a token reads that operation and nothing else.
+   */
+  createWatchToken(
+    id: string,
+    options?: { readonly ttlSeconds?: number },
+  ): Promise<WatchTokenResult>;
   /** The operation's transition log, oldest first, page by page. */
   events(id: string): AsyncIterable<OperationEvent>;
   /**
@@ -329,6 +346,16 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
   /** Sockets accepted so far: a refusal after a new one starts a new run of refusals. */
   let connections = 0;
   let ws: WsClient | null = null;
+  /** The token the current socket was opened with. */
+  let socketToken: string | null = null;
+  const getToken = options.getToken;
+  const renewal =
+    getToken === undefined
+      ? null
+      : new SessionRenewal({
+          getToken: async () => await getToken(),
+          renew: (fresh) => renewOnSocket(fresh),
+        });
   const socketClient = (): WsClient => {
     ws ??= createClient({
       url: options.wsUrl ?? toWsUrl(options.url),
@@ -339,6 +366,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       keepAlive: keepAliveMs,
       connectionParams: async () => {
         const bearer = await token();
+        socketToken = bearer;
         return bearer ? { authorization: `Bearer ${bearer}` } : {};
       },
       on: {
@@ -347,8 +375,10 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
           everConnected = true;
           connections += 1;
           setState('connected');
+          if (socketToken !== null) renewal?.start(socketToken);
         },
         closed: () => {
+          renewal?.stop();
           clearTimeout(pongTimer);
           settle();
         },
@@ -366,6 +396,25 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
     });
     return ws;
   };
+
+  /** Sends `renewSession(token)` on the open socket; true when the server took the token. */
+  function renewOnSocket(fresh: string): Promise<boolean> {
+    const socket = ws;
+    if (socket === null || state !== 'connected') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let renewed = false;
+      socket.subscribe<{ renewSession: { __typename: string } }>(
+        { query: RenewSessionDocument.toString(), variables: { token: fresh } },
+        {
+          next: (result) => {
+            renewed = result.data?.renewSession.__typename === 'RenewSessionSuccess';
+          },
+          error: () => resolve(false),
+          complete: () => resolve(renewed),
+        },
+      );
+    });
+  }
 
   type Attempt = { kind: 'complete' } | { kind: 'error'; error: unknown };
 
@@ -623,6 +672,16 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
       }
     },
 
+    async createWatchToken(id, tokenOptions = {}) {
+      const data = await request(CreateWatchTokenDocument, {
+        input: {
+          id,
+          ...(tokenOptions.ttlSeconds === undefined ? {} : { ttlSeconds: tokenOptions.ttlSeconds }),
+        },
+      });
+      return data.createWatchToken;
+    },
+
     events(id) {
       return {
         async *[Symbol.asyncIterator]() {
@@ -694,6 +753,7 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
 
     async close() {
       closing.abort();
+      renewal?.stop();
       for (const end of [...streams]) end();
       setState('closed');
       clearTimeout(pongTimer);

@@ -117,6 +117,49 @@ export const CancelOperationDocument = graphql(`
   }
 `);
 
+export const CreateWatchTokenDocument = graphql(`
+  mutation CreateWatchToken($input: CreateWatchTokenInput!) {
+    createWatchToken(input: $input) {
+      __typename
+      ... on CreateWatchTokenSuccess {
+        token
+        expiresAt
+        watchUrl
+        operation {
+          ...OperationFields
+        }
+      }
+      ... on NotFoundError {
+        message
+        id
+      }
+      ... on ValidationError {
+        message
+        field
+      }
+    }
+  }
+`);
+
+export const RenewSessionDocument = graphql(`
+  mutation RenewSession($token: String!) {
+    renewSession(token: $token) {
+      __typename
+      ... on RenewSessionSuccess {
+        expiresAt
+        viewer {
+          id
+          isAdmin
+        }
+      }
+      ... on ValidationError {
+        message
+        field
+      }
+    }
+  }
+`);
+
 export const OperationEventsDocument = graphql(`
   query OperationEvents($id: ID!, $first: Int, $after: String) {
     operation(id: $id) {

@@ -25,6 +25,7 @@ export {
   type OperationsClientOptions,
   type StartResult,
   type Viewer,
+  type WatchTokenResult,
 } from './client.js';
 export {
   ClientErrorCode,

@@ -250,13 +250,6 @@ export function attachWebSocket(
             }),
           ];
         }
-        if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
-          return [
-            new GraphQLError(
-              `At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions may be open on one socket.`,
-            ),
-          ];
-        }
         const enveloped = yoga.getEnveloped({
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -288,6 +281,15 @@ export function attachWebSocket(
         const operation = getOperationAST(document, payload.operationName)?.operation;
         let slot: Slot | null = null;
         if (operation === OperationTypeNode.SUBSCRIPTION) {
+          // Subscriptions only: a query, or the renewSession that keeps a full socket alive,
+          // always gets through.
+          if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
+            return [
+              new GraphQLError(
+                `At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions may be open on one socket.`,
+              ),
+            ];
+          }
           slot = limits.openSubscription(quotaHolder(viewer), streams.signal);
           if (slot === null) return [tooManySubscriptions(limits.caps.maxSubscriptionsPerUser)];
         }

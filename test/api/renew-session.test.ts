@@ -107,6 +107,22 @@ describe('renewSession over a WebSocket', () => {
     },
   );
 
+  it('renews a socket that holds as many subscriptions as it may (the cap is for subscriptions)', async () => {
+    const { ws, op } = await watchedOnSocket((sub) => tokenFor(sub, { ttlSec: 600 }));
+    // 49 more, each live (its first state in): 50 in all, the most one socket may hold.
+    const more = Array.from({ length: 49 }, () => ws.subscribe(WATCH, { id: op.id }).results);
+    for (const results of more) await results.next();
+    const beyond = ws.subscribe(WATCH, { id: op.id }).results;
+    await beyond.waitEnd();
+    expect(beyond.error).toEqual([
+      expect.objectContaining({ message: 'At most 50 subscriptions may be open on one socket.' }),
+    ]);
+    expect(await renew(ws, tokenFor('alice', { ttlSec: 3_600 }))).toMatchObject({
+      __typename: 'RenewSessionSuccess',
+    });
+    expect(ws.closes.drain()).toEqual([]);
+  });
+
   it('renews a watch token with a fresh one for the same operation', async () => {
     const { server, started, alice } = await startBlocking();
     const op = await alice.start({ kind: 'test.block' });

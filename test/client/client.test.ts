@@ -255,10 +255,21 @@ describe('watch', () => {
   it('reconnects with a fresh token when the server closes the socket at token expiry', async () => {
     const { server, gated } = await gatedServer();
     let issued = 0;
+    let current = '';
     const alice = clientFor(server.url, {
+      // A token source that makes a new token only once the old one has expired: there is then
+      // nothing to renew the socket with before its expiry, and it is closed and reopened.
       getToken: () => {
-        issued += 1;
-        return tokenFor('alice', { ttlSec: 2 });
+        const exp = (
+          JSON.parse(
+            Buffer.from(current.split('.')[1] ?? '', 'base64url').toString() || '{"exp":0}',
+          ) as { exp: number }
+        ).exp;
+        if (Date.now() >= exp * 1000) {
+          issued += 1;
+          current = tokenFor('alice', { ttlSec: 2 });
+        }
+        return current;
       },
     });
     const states: ConnectionState[] = [];

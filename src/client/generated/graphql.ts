@@ -10,6 +10,12 @@ export type CancelOperationInput = {
   reason?: string | null | undefined;
 };
 
+export type CreateWatchTokenInput = {
+  id: string | number;
+  /** Lifetime of the token; default 3600, at most 86400. */
+  ttlSeconds?: number | null | undefined;
+};
+
 export type OperationStatus =
   | 'CANCELLED'
   /** Cancellation was requested while it ran; its worker is stopping. */
@@ -74,6 +80,27 @@ export type CancelOperationMutation = { cancelOperation:
     | { __typename: 'CancelOperationSuccess', operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
     | { __typename: 'NotFoundError', message: string, id: string }
     | { __typename: 'OperationFinishedError', message: string, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
+    | { __typename: 'ValidationError', message: string, field: string | null }
+   };
+
+export type CreateWatchTokenMutationVariables = Exact<{
+  input: CreateWatchTokenInput;
+}>;
+
+
+export type CreateWatchTokenMutation = { createWatchToken:
+    | { __typename: 'CreateWatchTokenSuccess', token: string, expiresAt: string, watchUrl: string, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
+    | { __typename: 'NotFoundError', message: string, id: string }
+    | { __typename: 'ValidationError', message: string, field: string | null }
+   };
+
+export type RenewSessionMutationVariables = Exact<{
+  token: string;
+}>;
+
+
+export type RenewSessionMutation = { renewSession:
+    | { __typename: 'RenewSessionSuccess', expiresAt: string, viewer: { id: string, isAdmin: boolean } }
     | { __typename: 'ValidationError', message: string, field: string | null }
    };
 
@@ -335,6 +362,70 @@ export const CancelOperationDocument = new TypedDocumentString(`
   cancelledBy
   cancelReason
 }`) as unknown as TypedDocumentString<CancelOperationMutation, CancelOperationMutationVariables>;
+export const CreateWatchTokenDocument = new TypedDocumentString(`
+    mutation CreateWatchToken($input: CreateWatchTokenInput!) {
+  createWatchToken(input: $input) {
+    __typename
+    ... on CreateWatchTokenSuccess {
+      token
+      expiresAt
+      watchUrl
+      operation {
+        ...OperationFields
+      }
+    }
+    ... on NotFoundError {
+      message
+      id
+    }
+    ... on ValidationError {
+      message
+      field
+    }
+  }
+}
+    fragment OperationFields on Operation {
+  id
+  kind
+  status
+  progress
+  message
+  ownerId
+  revision
+  done
+  input
+  result
+  error {
+    code
+    message
+  }
+  timeoutMs
+  createdAt
+  updatedAt
+  startedAt
+  finishedAt
+  cancelRequestedAt
+  cancelledBy
+  cancelReason
+}`) as unknown as TypedDocumentString<CreateWatchTokenMutation, CreateWatchTokenMutationVariables>;
+export const RenewSessionDocument = new TypedDocumentString(`
+    mutation RenewSession($token: String!) {
+  renewSession(token: $token) {
+    __typename
+    ... on RenewSessionSuccess {
+      expiresAt
+      viewer {
+        id
+        isAdmin
+      }
+    }
+    ... on ValidationError {
+      message
+      field
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RenewSessionMutation, RenewSessionMutationVariables>;
 export const OperationEventsDocument = new TypedDocumentString(`
     query OperationEvents($id: ID!, $first: Int, $after: String) {
   operation(id: $id) {
