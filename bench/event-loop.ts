@@ -210,6 +210,11 @@ const scenarios: Array<[string, string, string, Record<string, unknown>?]> = [
     `{ operations(first: 20, after: null) { edges { node { events(first: 30) { edges { node { ${EVENT} } } } } } } }`,
   ],
   [
+    '19 operations x events(first: 100), revision only: one statement of 1,919 log entries',
+    'dave',
+    '{ operations(first: 19) { edges { node { events(first: 100) { edges { node { revision } } } } } } }',
+  ],
+  [
     '100 operations x 15 aliased events(first: 100)',
     'dave',
     `{ operations(first: 100, ownerId: null) { edges { node { ${aliased} } } } }`,

@@ -152,7 +152,12 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)('soak: 3 instances, kill -9 and re
   it(`keeps every operation's history exact for ${SOAK_MS} ms`, {
     timeout: SOAK_MS + 6 * DRAIN_MS,
   }, async () => {
-    const env: ClusterEnv = await clusterEnv({ MAX_CONCURRENT_RUNS: '80', LEASE_MS });
+    // The final check reads 100 operations with their whole logs per page (cost about 81,000).
+    const env: ClusterEnv = await clusterEnv({
+      MAX_CONCURRENT_RUNS: '80',
+      LEASE_MS,
+      MAX_QUERY_COST: '100000',
+    });
     const admin = tokenFor('soak-admin', { admin: true });
     const tokens = new Map(USERS.map((user) => [user, tokenFor(user)]));
     const problems: string[] = [];
