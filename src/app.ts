@@ -224,6 +224,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     logger,
     limits,
     maxMessageBytes: config.maxWsMessageBytes,
+    keepAliveMs: config.wsKeepAliveMs,
     production: config.production,
     maxQueryCost: config.maxQueryCost,
     site,

@@ -74,6 +74,11 @@ export interface Config {
   /** Largest WebSocket message accepted, in bytes. @default 65_536 */
   readonly maxWsMessageBytes: number;
   /**
+   * How often the server pings each WebSocket; a socket whose pong has not come by the next ping
+   * is dropped. @default 12_000
+   */
+  readonly wsKeepAliveMs: number;
+  /**
    * Highest cost of one request, measured before it executes: each field 1, a mutation 10, and
    * a page's selection once per item asked for (`first`/`last`, 20 when absent). The dashboard's
    * largest query, 100 operations with every field, costs about 2,800. @default 5_000
@@ -180,6 +185,7 @@ const EnvSchema = z.object({
   MAX_CONCURRENT_RUNS: int(1, 1_000, 8),
   MAX_BODY_BYTES: int(1_024, 100 * 1_048_576, 1_048_576),
   MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),
+  WS_KEEPALIVE_MS: int(1_000, 3_600_000, 12_000),
   MAX_QUERY_COST: int(100, 10_000_000, 5_000),
   MAX_SOCKETS_PER_USER: int(1, 1_000_000, 50),
   MAX_SUBSCRIPTIONS_PER_USER: int(1, 1_000_000, 200),
@@ -289,6 +295,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
+    wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     maxQueryCost: e.MAX_QUERY_COST,
     maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,

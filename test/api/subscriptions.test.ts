@@ -396,12 +396,18 @@ afterEach(() => {
 });
 
 describe('a slow reader (P72, WebSocket)', () => {
-  it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', async () => {
+  // 1 500 changes, each waited for by the fast subscriber: allow for a slow machine.
+  it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', {
+    timeout: 180_000,
+  }, async () => {
     // About 60 KB per event for the slow reader: far more than socket buffers hold.
     const bulk = 'x'.repeat(60_000);
     const { server, alice, op, run } = await startControlled('test.flood', {
       rejectOnAbort: false,
       input: { bulk },
+      // A paused reader answers no ping: the flood may outlast the default keep-alive when the
+      // machine is busy, and the server would rightly drop the socket as dead.
+      env: { WS_KEEPALIVE_MS: '3600000' },
     });
 
     const slow = await rawSubscriber(
@@ -435,7 +441,7 @@ describe('a slow reader (P72, WebSocket)', () => {
     expect(finalRevision).toBe(2 + running + 1 + stopping + 1);
 
     slow.ws.resume();
-    const rest = await slow.messages.until((m) => m.type === 'complete', 30_000);
+    const rest = await slow.messages.until((m) => m.type === 'complete', 120_000);
     expect(rest.at(-1)).toEqual({ id: 'slow', type: 'complete' });
     const states = [first, ...rest.slice(0, -1)].map((m) => {
       expect(m).toMatchObject({ id: 'slow', type: 'next' });

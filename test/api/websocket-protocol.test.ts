@@ -144,6 +144,37 @@ describe('WebSocket subprotocol (W31)', () => {
   });
 });
 
+describe('keep-alive (W37)', () => {
+  it('drops a socket that answers no ping by the next one (WS_KEEPALIVE_MS), and keeps one that does', async () => {
+    const server = await startTestServer({ WS_KEEPALIVE_MS: '1000' });
+    const answering = await connected(server);
+    const pings = new EventQueue<true>();
+    answering.ws.on('ping', () => pings.push(true));
+    const silent = new WebSocket(server.wsUrl, PROTOCOL, { autoPong: false });
+    rawSockets.add(silent);
+    silent.on('error', () => undefined);
+    const closed = once(silent, 'close');
+    await once(silent, 'open');
+    const openedAt = Date.now();
+    silent.send(
+      JSON.stringify({
+        type: 'connection_init',
+        payload: { authorization: `Bearer ${tokenFor('bob')}` },
+      }),
+    );
+    const [code] = (await closed) as [number];
+    // Terminated without a close frame, and not before a whole interval had passed.
+    expect(code).toBe(1006);
+    expect(Date.now() - openedAt).toBeGreaterThanOrEqual(1_000);
+    // The socket that answers is pinged twice more, so its own deadline passed, and stays open.
+    pings.drain();
+    await pings.next();
+    await pings.next();
+    expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+    await waitFor(() => server.app.gauges().sockets === 1, 'the server to count one socket');
+  });
+});
+
 describe('WebSocket handshake order (W32)', () => {
   it('closes a socket that stays silent after opening with 4408', async () => {
     const server = await startTestServer();

@@ -41,13 +41,26 @@ export function controlledKind(kind: string, options: { rejectOnAbort?: boolean 
   };
 }
 
-/** A server with one controlled kind and alice's operation of it, once its handler runs. */
+/**
+ * Env of a server whose runs the test alone ends: teardown stops them at once, and the cancel
+ * grace is an hour, so a cancelled run stays CANCELLING for as long as the test drives it however
+ * slow the machine is (with the usual 2 s it could end CANCEL_FORCED mid-test).
+ */
+const CONTROLLED_ENV = { ...NO_SHUTDOWN_GRACE, CANCEL_GRACE_MS: '3600000' };
+
+/**
+ * A server with one controlled kind (`env` added to its settings) and alice's operation of it,
+ * once its handler runs.
+ */
 export async function startControlled(
   kind = 'test.controlled',
-  options: { rejectOnAbort?: boolean; input?: JsonValue } = {},
+  options: { rejectOnAbort?: boolean; input?: JsonValue; env?: Record<string, string> } = {},
 ) {
   const ctl = controlledKind(kind, { rejectOnAbort: options.rejectOnAbort });
-  const server = await startTestServer(NO_SHUTDOWN_GRACE, { handlers: [ctl.handler] });
+  const server = await startTestServer(
+    { ...CONTROLLED_ENV, ...options.env },
+    { handlers: [ctl.handler] },
+  );
   const alice = userClient(server, 'alice');
   const op = await alice.start(
     options.input === undefined ? { kind } : { kind, input: options.input },

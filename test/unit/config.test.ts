@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       maxConcurrentRuns: 8,
       maxBodyBytes: 1_048_576,
       maxWsMessageBytes: 65_536,
+      wsKeepAliveMs: 12_000,
       maxQueryCost: 5_000,
       maxSocketsPerUser: 50,
       maxSubscriptionsPerUser: 200,
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
       MAX_QUERY_COST: '20000',
       MAX_SOCKETS_PER_USER: '3',
       MAX_SUBSCRIPTIONS_PER_USER: '1000000',
+      WS_KEEPALIVE_MS: '30000',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
       maxQueryCost: 20_000,
       maxSocketsPerUser: 3,
       maxSubscriptionsPerUser: 1_000_000,
+      wsKeepAliveMs: 30_000,
       logLevel: 'debug',
     });
   });
@@ -118,6 +121,7 @@ describe('loadConfig', () => {
     ['LEASE_MS', 'soon'],
     ['LEASE_MS', '3600001'],
     ['MAX_CONCURRENT_RUNS', '0'],
+    ['WS_KEEPALIVE_MS', '999'],
     ['MAX_QUERY_COST', '99'],
     ['MAX_QUERY_COST', 'lots'],
     ['JWT_CLOCK_TOLERANCE_SEC', '31'],
