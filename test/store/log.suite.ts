@@ -1,33 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationEvent, OperationRecord } from '../../src/operations/model.js';
-import type { ChangeMeta, OperationStore } from '../../src/operations/ports.js';
+import type { ChangeMeta } from '../../src/operations/ports.js';
 import { OperationErrorCode, OperationStatus } from '../../src/operations/status.js';
 import { cancel, claim, progress, succeed } from '../../src/operations/transitions.js';
 import {
   at,
   byId,
   changed,
+  claimFor,
+  claimUntilNone,
   DAY,
   ids,
+  lease,
   META,
   op,
   type Step,
   type SuiteContext,
+  worker,
 } from './store-fixture.js';
 
-const lease = (owner: string) => ({ owner, expiresAt: at(60_000) });
 const running =
   (owner: string, now = at(1)) =>
   (o: OperationRecord) =>
     claim(o, lease(owner), now);
-/** A `claimPending` claim: RUNNING under `owner`'s lease. */
-const claimFor =
-  (owner: string) =>
-  (pending: OperationRecord): OperationRecord | null => {
-    const outcome = claim(pending, lease(owner), at(100));
-    return outcome.kind === 'changed' ? outcome.next : null;
-  };
-const worker = (owner: string): ChangeMeta => ({ actor: `worker:${owner}`, reason: null });
 /** What identifies a log entry, for order checks. */
 const keys = (events: readonly OperationEvent[]) =>
   events.map((event) => `${event.operationId}@${event.revision}`);
@@ -258,34 +253,28 @@ export function describeLogAndClaims(ctx: SuiteContext): void {
       expect(await store.events(first.id, 1, 10)).toEqual([]);
     });
 
-    it('never hands one operation to two claimers', async () => {
+    it('never hands one operation to two claimers, on one connection or on two', async () => {
       const store = ctx.store();
       const created = await Promise.all(
         Array.from({ length: 200 }, (_, i) => store.insert(op({}, at(i % 50)), at(-DAY), META)),
       );
-      const second = await ctx.openSecond();
-      const stores: OperationStore[] = second === null ? [store] : [store, second];
-      const claimer = async (on: OperationStore, owner: string) => {
-        const mine: OperationRecord[] = [];
-        for (;;) {
-          const got = await on.claimPending(5, claimFor(owner), worker(owner));
-          if (got.length === 0) return mine;
-          mine.push(...got);
-        }
-      };
-      const work = stores.flatMap((on, s) =>
-        Array.from({ length: 4 }, (_, i) => claimer(on, `w${s}-${i}`)),
-      );
-      const claimed = (await Promise.all(work)).flat();
+      const owners = (side: string) => Array.from({ length: 4 }, (_, i) => `w${side}-${i}`);
+      const other = await ctx.otherConnection(owners('b'));
+      const claimed = (
+        await Promise.all([
+          ...owners('a').map((owner) => claimUntilNone(store, owner)),
+          other.claimAll(),
+        ])
+      ).flat();
       const wanted = created.map((r) => (r.inserted ? r.record.id : '')).sort();
-      expect(ids(claimed).sort()).toEqual(wanted);
+      expect(claimed.map((c) => c.id).sort()).toEqual(wanted);
       expect(await store.count({ statuses: ['PENDING'] })).toBe(0);
       const log = await store.eventsSince(at(0), 1_000);
       expect(log).toHaveLength(400);
-      for (const state of claimed) {
-        expect(await store.get(state.id)).toEqual(state);
-        const claims = log.filter((e) => e.operationId === state.id && e.revision === 2);
-        expect(claims.map((e) => e.actor)).toEqual([`worker:${state.lease?.owner}`]);
+      for (const { id, owner } of claimed) {
+        expect(await store.get(id)).toMatchObject({ status: 'RUNNING', lease: lease(owner) });
+        const claims = log.filter((e) => e.operationId === id && e.revision === 2);
+        expect(claims.map((e) => e.actor)).toEqual([`worker:${owner}`]);
       }
     });
 

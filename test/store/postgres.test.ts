@@ -12,7 +12,7 @@ import { POSTGRES_SKIP_REASON, sayWhySkipped, TEST_DATABASE_URL } from '../helpe
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { describeStoreSuite } from './store.suite.js';
-import { at, DAY, META, op } from './store-fixture.js';
+import { at, claimUntilNone, DAY, META, op } from './store-fixture.js';
 
 // Runs only against a real server: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test.
 // Every test works in a fresh schema of its own and drops it afterwards.
@@ -76,7 +76,13 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
     const { store } = await open(schema, quiet, url, { countStretch: 3 });
     return {
       store,
-      openSecond: async () => (await open(schema)).store,
+      otherConnection: async (owners) => {
+        const { store: second } = await open(schema);
+        return {
+          claimAll: async () =>
+            (await Promise.all(owners.map((owner) => claimUntilNone(second, owner)))).flat(),
+        };
+      },
       // afterEach above closes every store and drops the schema.
       cleanup: async () => {},
     };

@@ -1,8 +1,11 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { type Kysely, type KyselyPlugin, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
@@ -10,8 +13,9 @@ import { create } from '../../src/operations/transitions.js';
 import { connectStore, openSqlite } from '../../src/store/connect.js';
 import type { Database } from '../../src/store/database.js';
 import { createKyselyStore } from '../../src/store/kysely-store.js';
+import { within } from '../helpers/wait.js';
 import { describeStoreSuite } from './store.suite.js';
-import { META } from './store-fixture.js';
+import { type Claimed, META, type OtherConnection } from './store-fixture.js';
 
 const quiet = createLogger('error', () => {});
 const dirs: string[] = [];
@@ -31,12 +35,51 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
+/**
+ * Claimers for `owners` in another process on the SQLite `file` (test/store/sqlite-claimer.ts),
+ * once it has opened the file.
+ */
+async function claimerProcess(file: string, owners: readonly string[]): Promise<OtherConnection> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'sqlite-claimer.ts'), file, ...owners],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = once(child, 'exit');
+  const nextLine = async (what: string) => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`the claimer process exited before ${what}: ${await exited}`);
+    return line.value;
+  };
+  expect(
+    await within(nextLine('it was ready'), 'the claimer process to open the file', 60_000),
+  ).toBe('ready');
+  return {
+    async claimAll() {
+      child.stdin.end('go\n');
+      const claimed = JSON.parse(await nextLine('it reported its claims')) as Claimed[];
+      expect(await exited).toEqual([0, null]);
+      return claimed;
+    },
+  };
+}
+
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  children.clear();
+});
+
 describeStoreSuite('SQLite store', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'longrun-store-'));
+  const file = join(dir, 'longrun.sqlite');
   // Counts go through several stretches even on the suites' few rows.
-  const { store } = await openSqlite(join(dir, 'longrun.sqlite'), quiet, { countStretch: 3 });
+  const { store } = await openSqlite(file, quiet, { countStretch: 3 });
   return {
     store,
+    otherConnection: (owners) => claimerProcess(file, owners),
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,19 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationRecord } from '../../src/operations/model.js';
 import type { ChangeMeta, OperationStore } from '../../src/operations/ports.js';
-import { create, type NewOperation, type Outcome } from '../../src/operations/transitions.js';
+import {
+  claim,
+  create,
+  type NewOperation,
+  type Outcome,
+} from '../../src/operations/transitions.js';
+
+/** Which operation a claimer got, and under which lease owner. */
+export interface Claimed {
+  readonly id: string;
+  readonly owner: string;
+}
+
+/**
+ * Claimers ready on a connection of their own to the test's database: `claimAll` starts one
+ * claimer per owner at once, each claiming five at a time until nothing is PENDING, and resolves
+ * with what they claimed.
+ */
+export interface OtherConnection {
+  claimAll(): Promise<Claimed[]>;
+}
 
 /** A fresh, empty store and what disposes of it. */
 export interface StoreFixture {
   readonly store: OperationStore;
-  /** Disposes of the store and of every store `openSecond` opened. */
+  /** Disposes of the store and of every connection `otherConnection` opened. */
   readonly cleanup: () => Promise<void>;
   /**
-   * Another store over the same database with its own connections, where the dialect allows
-   * two in one process (PostgreSQL); absent where it does not (SQLite's synchronous driver
-   * would wait for the other connection's lock while blocking the event loop that frees it).
+   * Claimers for `owners` on another connection to the same database: another pool in this
+   * process (PostgreSQL), or another process (SQLite, whose synchronous driver would wait for
+   * the other connection's lock while blocking the event loop that frees it).
    */
-  readonly openSecond?: () => Promise<OperationStore>;
+  readonly otherConnection: (owners: readonly string[]) => Promise<OtherConnection>;
 }
 
 /** What the suites share per test. */
@@ -22,8 +42,8 @@ export interface SuiteContext {
   store(): OperationStore;
   /** Inserts `record`, then commits each step in turn with a compare-and-set. */
   put(record: OperationRecord, ...steps: Step[]): Promise<OperationRecord>;
-  /** A second store over this test's database, or null where the fixture has none. */
-  openSecond(): Promise<OperationStore> | null;
+  /** Claimers for `owners` on another connection to this test's database. */
+  otherConnection(owners: readonly string[]): Promise<OtherConnection>;
 }
 
 /** A state change the suites apply through `put`. */
@@ -36,6 +56,30 @@ export const at = (ms: number) => new Date(T0 + ms);
 export const DAY = 86_400_000;
 /** The change metadata of writes whose log entries a test does not look at. */
 export const META: ChangeMeta = { actor: 'system', reason: null };
+
+/** The lease `claimFor` gives: `owner`'s, long past any test's `at(…)` instants. */
+export const lease = (owner: string) => ({ owner, expiresAt: at(60_000) });
+
+/** A `claimPending` claim: RUNNING under `owner`'s lease. */
+export const claimFor =
+  (owner: string) =>
+  (pending: OperationRecord): OperationRecord | null => {
+    const outcome = claim(pending, lease(owner), at(100));
+    return outcome.kind === 'changed' ? outcome.next : null;
+  };
+
+/** The change metadata of `owner`'s claims. */
+export const worker = (owner: string): ChangeMeta => ({ actor: `worker:${owner}`, reason: null });
+
+/** Claims five at a time through `store` for `owner` until nothing is PENDING; what it got. */
+export async function claimUntilNone(store: OperationStore, owner: string): Promise<Claimed[]> {
+  const mine: Claimed[] = [];
+  for (;;) {
+    const got = await store.claimPending(5, claimFor(owner), worker(owner));
+    if (got.length === 0) return mine;
+    mine.push(...got.map((record) => ({ id: record.id, owner })));
+  }
+}
 
 /** A new PENDING operation created at `createdAt`. */
 export function op(fields: Partial<NewOperation> = {}, createdAt = at(0)): OperationRecord {

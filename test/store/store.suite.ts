@@ -56,7 +56,7 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
     describeLogAndClaims({
       store: () => store,
       put,
-      openSecond: () => fixture.openSecond?.() ?? null,
+      otherConnection: (owners) => fixture.otherConnection(owners),
     });
 
     const run = (owner: string, expiresAt: Date) => (o: OperationRecord) =>
