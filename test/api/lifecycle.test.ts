@@ -34,17 +34,24 @@ function expectWellFormedHistory(seen: Op[]) {
 
 describe('lifecycle', () => {
   it('runs an operation PENDING → RUNNING → SUCCEEDED with contiguous revisions over WebSocket and SSE', async () => {
-    const server = await startTestServer();
-    const alice = userClient(server, 'alice');
+    // The single run slot is taken, so the operation stays PENDING until both feeds watch it.
+    const { alice, blockerRun } = await withBlockedRunner();
     const op = await alice.start({ kind: 'demo.sleep', input: { ms: 300, steps: 3 } });
     expect(op).toMatchObject({ status: 'PENDING', revision: 1, ownerId: 'alice', done: false });
     const ws = alice.watchWs(op.id);
     const viaSse = await alice.watchSse(op.id);
-    for (const feed of [ws.ops, viaSse.ops]) {
-      const seen = await feed.rest();
-      const revisions = seen.map((o) => o.revision);
-      expect(revisions[0]).toBeGreaterThanOrEqual(1);
-      expect(revisions).toEqual(revisions.map((_, i) => (revisions[0] ?? 0) + i));
+    const firsts = await Promise.all([ws.ops.next(), viaSse.ops.next()]);
+    for (const first of firsts) expect(first).toMatchObject({ status: 'PENDING', revision: 1 });
+    blockerRun.finish();
+    for (const [i, feed] of [ws.ops, viaSse.ops].entries()) {
+      const seen = [firsts[i] as Op, ...(await feed.rest())];
+      expect(seen.map((o) => o.revision)).toEqual(seen.map((_, k) => k + 1));
+      // Each status in turn (RUNNING once per progress report), nothing else.
+      expect(seen.map((o) => o.status).filter((s, k, all) => s !== all[k - 1])).toEqual([
+        'PENDING',
+        'RUNNING',
+        'SUCCEEDED',
+      ]);
       expect(seen.at(-1)).toMatchObject({
         status: 'SUCCEEDED',
         done: true,

@@ -23,8 +23,10 @@ describe('schema.graphql', () => {
     expect(findBreakingChanges(contract, schema)).toEqual([]);
   });
 
-  it('keeps a copy of the contract in test/ that matches the shared one when it is there', () => {
-    if (!existsSync(sharedContract)) return;
+  it('keeps a copy of the contract in test/ that matches the shared one', (context) => {
+    if (!existsSync(sharedContract)) {
+      context.skip(`the shared contract is not beside this checkout (${sharedContract})`);
+    }
     expect(readFileSync(resolve(root, 'test', 'contract', 'operations.graphql'), 'utf8')).toBe(
       readFileSync(sharedContract, 'utf8'),
     );
