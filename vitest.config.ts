@@ -14,8 +14,9 @@ export default defineConfig({
     // Builds the dashboard once per run for the browser and static-serving tests, and picks the
     // Chromium the browser tests drive.
     globalSetup: ['test/browser/build-dashboard.ts', 'test/browser/chromium.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Far above what any test takes on an idle machine: other work may load the 2 cores.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,

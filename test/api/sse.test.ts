@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mapOps, type Op, sse, userClient } from '../helpers/clients.js';
+import { mapOps, type Op, type SseEvent, sse, userClient } from '../helpers/clients.js';
 import {
   expectCoalescedFlood,
   floodThroughCancel,
@@ -143,30 +143,45 @@ describe('SSE subscriptions (S44)', () => {
   });
 
   it('keeps clients that ignore comment lines in step: the helper sees exactly the events sent', async () => {
-    const server = await startTestServer();
-    const alice = userClient(server, 'alice');
-    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 400, steps: 4 } });
-    const raw = await rawSse(server, alice.token, WATCH('revision status'), { id: op.id });
-    const parsed = await alice.watchSse(op.id);
-    const rawEvents = (await raw.blocks.rest()).filter((b) => b.event !== null);
-    const helperEvents = await parsed.events.rest();
-    const revisions = helperEvents
-      .filter((e) => e.event === 'next')
-      .map(
-        (e) =>
-          (JSON.parse(e.data) as { data: { operationUpdated: Op } }).data.operationUpdated.revision,
-      );
-    for (let i = 1; i < revisions.length; i++) {
-      expect(revisions[i]).toBeGreaterThan(revisions[i - 1] as number);
+    const { server, alice, op, run } = await startControlled();
+    const query = WATCH('revision status progress message done');
+    const raw = await rawSse(server, alice.token, query, { id: op.id });
+    const helper = await sse(server.url, alice.token, query, { id: op.id });
+    const rawEvents: Block[] = [];
+    const helperEvents: SseEvent[] = [];
+    const bothSeeNext = async () => {
+      rawEvents.push(await raw.nextEvent());
+      helperEvents.push(await helper.events.next());
+    };
+    // Each change reaches both streams before the next one, so neither coalesces anything and
+    // both carry the same events.
+    await bothSeeNext();
+    for (let i = 1; i <= 5; i++) {
+      await run.context.progress(i / 5, `step ${i}`);
+      await bothSeeNext();
     }
-    expect(helperEvents.at(-1)).toEqual({ event: 'complete', data: '' });
-    expect(rawEvents.at(-1)?.event).toBe('complete');
-    expect(
-      rawEvents
-        .filter((b) => b.event === 'next')
-        .map((b) => opIn(b).status)
-        .at(-1),
-    ).toBe('SUCCEEDED');
+    run.finish({ ok: true });
+    await bothSeeNext(); // SUCCEEDED
+    await bothSeeNext(); // complete
+    expect(await helper.events.rest()).toEqual([]);
+    expect((await raw.blocks.rest()).filter((b) => b.event !== null || b.data !== null)).toEqual(
+      [],
+    );
+
+    // The raw stream had comment lines for the helper to skip; the helper's events are the raw
+    // stream's events, field for field, in order.
+    expect(raw.text()).toMatch(/^:/m);
+    expect(helperEvents).toEqual(rawEvents.map((b) => ({ event: b.event, data: b.data ?? '' })));
+    expect(helperEvents.map((e) => e.event)).toEqual([...Array(7).fill('next'), 'complete']);
+    expect(rawEvents.slice(0, -1).map((b) => [opIn(b).revision, opIn(b).status])).toEqual([
+      [2, 'RUNNING'],
+      [3, 'RUNNING'],
+      [4, 'RUNNING'],
+      [5, 'RUNNING'],
+      [6, 'RUNNING'],
+      [7, 'RUNNING'],
+      [8, 'SUCCEEDED'],
+    ]);
   });
 
   it('answers an operation already done with its final state, then complete', async () => {
@@ -265,7 +280,10 @@ describe('SSE backpressure', () => {
 });
 
 describe('a slow SSE reader (P72)', () => {
-  it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', async () => {
+  // 1 500 changes, each waited for by the fast subscriber: allow for a slow machine.
+  it('gets every status change and the terminal state, progress coalesced, while a normal subscriber sees every revision', {
+    timeout: 180_000,
+  }, async () => {
     // About 60 KB per event for the slow reader: far more than socket buffers hold.
     const bulk = 'x'.repeat(60_000);
     const { server, alice, op, run } = await startControlled('test.flood', {
@@ -305,7 +323,7 @@ describe('a slow SSE reader (P72)', () => {
     expect(await fast.rest()).toEqual([]);
 
     slow.response.resume();
-    const rest = (await slow.blocks.rest(30_000)).filter((b) => b.event !== null);
+    const rest = (await slow.blocks.rest(120_000)).filter((b) => b.event !== null);
     expect(rest.at(-1)?.event).toBe('complete');
     const states = rest.slice(0, -1).map(opIn);
     states.unshift({ revision: 2, status: 'RUNNING' } as Op);

@@ -257,14 +257,17 @@ describe('startOperation', () => {
 
   it('timeoutMs counts from startedAt, not from when it was queued', async () => {
     const { gated, alice, blockerRun } = await withBlockedRunner();
+    // Long enough for the checks below to run well within it once the operation is RUNNING, even
+    // on a loaded machine.
+    const timeoutMs = 3_000;
     const op = await alice.start({
       kind: 'test.gated',
-      timeoutMs: 1000,
+      timeoutMs,
       input: { onAbort: 'reject' },
     });
     // Let it wait in the queue longer than its timeout.
     await waitFor(
-      () => Date.now() > Date.parse(op.createdAt) + 1100,
+      () => Date.now() > Date.parse(op.createdAt) + timeoutMs + 100,
       'the timeout to pass in the queue',
     );
     expect(await alice.get(op.id)).toMatchObject({ status: 'PENDING', revision: 1 });

@@ -10,6 +10,7 @@ import {
 import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
 import type { Handler } from '../../src/handlers/handler.js';
 import { NO_SHUTDOWN_GRACE, startTestServer, type TestServer } from '../helpers/server.js';
+import { WAIT_MS } from '../helpers/wait.js';
 
 /**
  * Chromium, headless: the one `test/browser/chromium.ts` chose for this run (`CHROMIUM_PATH`,
@@ -137,7 +138,7 @@ export function dashboardBrowser() {
       const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
       contexts.add(context);
       const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+      page.setDefaultTimeout(WAIT_MS);
       page.on('pageerror', (error) => pageErrors.push(error));
       page.on('console', (message) => {
         if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {

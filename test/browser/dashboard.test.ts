@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineHandler, type Handler } from '../../src/handlers/handler.js';
 import { userClient } from '../helpers/clients.js';
-import { tokenFor } from '../helpers/server.js';
+import { type TestServer, tokenFor } from '../helpers/server.js';
 import { accessibilityViolations, dashboardBrowser, live, row, signIn } from './dashboard-page.js';
 
 /**
@@ -42,12 +42,22 @@ async function progressAbove(page: Page, id: string, than: number): Promise<void
   );
 }
 
+/** How many operations the server holds, whoever owns them (asked as an admin). */
+async function storedOperations(server: TestServer): Promise<number> {
+  const admin = userClient(server, 'root', { admin: true });
+  const r = await admin.gql<{ operations: { totalCount: number } }>(
+    '{ operations(first: 1) { totalCount } }',
+  );
+  if (!r.body.data) throw new Error(`listing failed: ${JSON.stringify(r.body)}`);
+  return r.body.data.operations.totalCount;
+}
+
 function isFocused(locator: Locator): Promise<boolean> {
   return locator.evaluate((node) => node === document.activeElement);
 }
 
 describe('the live dashboard', () => {
-  it('shows a started operation progressing, and reflects a cancel within a second', async () => {
+  it('shows a started operation progressing, and reflects a cancel live, without a reload', async () => {
     const server = await serve();
     const alice = userClient(server, 'alice');
     // Some history, so the dashboard (and its screenshot) shows each kind of ending.
@@ -100,11 +110,12 @@ describe('the live dashboard', () => {
     const dialog = page.getByRole('dialog', { name: 'Cancel operation?' });
     await dialog.waitFor();
     await dialog.getByLabel('Reason (optional)').fill('not needed any more');
-    const clicked = Date.now();
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
     await dialog.getByRole('button', { name: 'Cancel operation' }).click();
+    // The stream brings CANCELLED to the page as it is (how fast is for npm run bench).
     await row(page, id, 'CANCELLED').waitFor();
-    const elapsed = Date.now() - clicked;
-    expect(elapsed).toBeLessThan(1_000);
+    expect(navigations).toEqual([]);
 
     await dialog.waitFor({ state: 'hidden' });
     expect(await row(page, id).getByRole('button').count()).toBe(0);
@@ -347,12 +358,14 @@ describe('the live dashboard', () => {
     expect(await input.getAttribute('aria-invalid')).toBe('true');
     expect(starts).toEqual([]);
     expect(await page.locator('#operations-body tr').count()).toBe(0);
+    expect(await storedOperations(server)).toBe(0);
 
     // What the schema admits goes to the server, which has the last word.
     await input.fill('{"ms": 0, "steps": 1}');
     await start.click();
     await page.locator('#operations-body tr').first().waitFor();
     expect(starts).toHaveLength(1);
+    expect(await storedOperations(server)).toBe(1);
     expect(await input.getAttribute('aria-invalid')).toBeNull();
     expect(await error.isHidden()).toBe(true);
   });
@@ -389,6 +402,7 @@ describe('the live dashboard', () => {
     await page.locator('#start-error').getByText('input.to: must not be below from.').waitFor();
     expect(await input.getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#operations-body tr').count()).toBe(0);
+    expect(await storedOperations(server)).toBe(0);
     // An edited input stays when the kind changes.
     await kind.selectOption('demo.sleep');
     expect(await input.inputValue()).toBe('{"from": 5, "to": 1}');

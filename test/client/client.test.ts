@@ -283,7 +283,7 @@ describe('watch', () => {
     // The server closes the socket with 4403 each time a token expires; the stream goes on, with
     // a new token each time, however many times that happens while nothing changes.
     const reconnections = () => states.filter((state) => state === 'reconnecting').length;
-    await waitFor(() => reconnections() >= 2, 'two expiries', 9_000);
+    await waitFor(() => reconnections() >= 2, 'two expiries', 30_000);
     await waitFor(() => states.at(-1) === 'connected', 'the socket to reconnect');
     expect(issued).toBeGreaterThanOrEqual(tokensBefore + 2);
     await run.ctx.progress(0.9, 'after the new token');
@@ -331,17 +331,18 @@ describe('watch', () => {
 
   it('fails with UNAUTHENTICATED when a fixed token expires', async () => {
     const { server, gated } = await gatedServer();
+    const started = await startOp(clientFor(server.url, 'alice'), 'test.gated');
+    await gated.started(started.id);
+    // Made only now, and valid for 3 to 4 s: time enough for the first state on a loaded machine.
     const alice = createOperationsClient({
       url: server.url,
-      token: tokenFor('alice', { ttlSec: 1 }),
+      token: tokenFor('alice', { ttlSec: 4 }),
       retry: { initialDelayMs: 10 },
     });
     clients.add(alice);
-    const started = await startOp(alice, 'test.gated');
-    await gated.started(started.id);
     const watching = alice.watch(started.id);
     await nextOf(watching, 'the current state');
-    const error = await caught(within(watching.next(), 'the expiry', 5_000));
+    const error = await caught(within(watching.next(), 'the expiry', 20_000));
     expect(error.code).toBe(ClientErrorCode.Unauthenticated);
   });
 

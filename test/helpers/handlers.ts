@@ -31,20 +31,25 @@ export async function startBlocking(extra: Handler[] = []) {
 /**
  * A kind that reports progress every 20 ms until aborted (a busy feed); with `stallAcrossMs` it
  * also blocks the event loop from just before that instant to just after it and then reports at
- * once, as a busy server would, so a timer due then fires late, after that report.
+ * once, as a busy server would, so a timer due then fires late, after that report. A function is
+ * asked at each report (null: not known yet).
  */
-export function tickingKind(kind: string, stallAcrossMs: number | null = null): Handler {
+export function tickingKind(
+  kind: string,
+  stallAcrossMs: number | null | (() => number | null) = null,
+): Handler {
   return defineHandler({
     kind,
     parseInput: () => null,
     async run(_input, { signal, progress }) {
-      let stalled = stallAcrossMs === null;
+      let stalled = false;
       for (let i = 1; ; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         signal.throwIfAborted();
-        if (!stalled && stallAcrossMs !== null && Date.now() >= stallAcrossMs - 25) {
+        const stallAt = typeof stallAcrossMs === 'function' ? stallAcrossMs() : stallAcrossMs;
+        if (!stalled && stallAt !== null && Date.now() >= stallAt - 25) {
           stalled = true;
-          while (Date.now() < stallAcrossMs + 25) {
+          while (Date.now() < stallAt + 25) {
             // Busy: no timer can fire meanwhile.
           }
         }

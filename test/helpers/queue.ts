@@ -1,3 +1,5 @@
+import { WAIT_MS } from './wait.js';
+
 /** A queue of events a test awaits one by one; every wait is bounded and says what it waited for. */
 export class EventQueue<T> {
   private readonly items: T[] = [];
@@ -42,7 +44,7 @@ export class EventQueue<T> {
   }
 
   /** The next item; rejects when the stream ended first or nothing came in time. */
-  async next(timeoutMs = 10_000): Promise<T> {
+  async next(timeoutMs = WAIT_MS): Promise<T> {
     for (;;) {
       const item = this.items.shift();
       if (item !== undefined) return item;
@@ -54,7 +56,7 @@ export class EventQueue<T> {
   }
 
   /** Reads until an item matches (inclusive); returns everything read. */
-  async until(match: (item: T) => boolean, timeoutMs = 10_000): Promise<T[]> {
+  async until(match: (item: T) => boolean, timeoutMs = WAIT_MS): Promise<T[]> {
     const seen: T[] = [];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -65,7 +67,7 @@ export class EventQueue<T> {
   }
 
   /** Everything until the stream ends. */
-  async rest(timeoutMs = 10_000): Promise<T[]> {
+  async rest(timeoutMs = WAIT_MS): Promise<T[]> {
     const seen: T[] = [];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -80,7 +82,7 @@ export class EventQueue<T> {
   }
 
   /** Resolves once the stream has ended (items may remain unread). */
-  async waitEnd(timeoutMs = 10_000): Promise<void> {
+  async waitEnd(timeoutMs = WAIT_MS): Promise<void> {
     while (!this.ended) await this.wait(timeoutMs, 'the end of the stream');
   }
 

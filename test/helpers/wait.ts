@@ -1,10 +1,17 @@
 import type { Op } from './clients.js';
 
+/**
+ * How long a test waits by default for something that should happen: far longer than it takes on
+ * an idle machine, so that a 2-core machine busy with other work still gets there. Only a failing
+ * test ever waits this long.
+ */
+export const WAIT_MS = 30_000;
+
 /** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   what: string,
-  timeoutMs = 10_000,
+  timeoutMs = WAIT_MS,
   intervalMs = 20,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -18,7 +25,7 @@ export async function waitFor<T>(
 }
 
 /** Settles as `promise` does, or rejects once `ms` pass, naming `what` it waited for. */
-export function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,

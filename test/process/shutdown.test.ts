@@ -10,6 +10,7 @@ interface StoredRow {
   error: string | null;
   revision: number;
   lease_owner: string | null;
+  finished_at: number | null;
 }
 
 /**
@@ -20,7 +21,7 @@ function storedRows(dataDir: string): Map<string, StoredRow> {
   const db = openDb(dataDir);
   try {
     const rows = db
-      .prepare('select id, status, error, revision, lease_owner from operations')
+      .prepare('select id, status, error, revision, lease_owner, finished_at from operations')
       .all() as StoredRow[];
     return new Map(rows.map((row) => [row.id, row]));
   } finally {
@@ -159,15 +160,22 @@ describe('graceful shutdown', () => {
 
   it('lets a handler that finishes within the grace succeed, and refuses new connections meanwhile', async () => {
     const { server, url, alice } = await started({ SHUTDOWN_GRACE_MS: '30000' });
-    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 1500, steps: 3 } });
+    // Long enough to be still running when the refused request below is made, even on a busy
+    // machine; the test checks that it was.
+    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 6000, steps: 3 } });
     await waitFor(async () => (await alice.get(op.id))?.status === 'RUNNING', 'the op to run');
     server.child.kill('SIGTERM');
     await logged(server, 'shutting down');
     // The listening socket is closed before the handler is done: nobody new gets in.
     await expect(fetch(`${url.replace('/graphql', '/healthz')}`)).rejects.toThrow();
+    const refusedAt = Date.now();
+    // Refused by a process that was still finishing the handler, not by one already gone.
+    expect(server.child.exitCode).toBeNull();
+    expect(server.child.signalCode).toBeNull();
     expect(await server.exited).toBe(0);
     const row = storedRows(server.dataDir).get(rawIdOf(op));
     expect(row).toMatchObject({ status: 'SUCCEEDED', revision: 6, lease_owner: null });
+    expect(row?.finished_at).toBeGreaterThan(refusedAt);
   });
 
   it('exits at once on a second signal; the next process recovers the abandoned op after its lease', async () => {
