@@ -7,6 +7,7 @@ import {
   shortId,
   statusLabel,
 } from './format.js';
+import { createWatchLinkControl, type GrantedLink } from './watch-link-control.js';
 
 /** The details panel's elements (the skeleton is in index.html; the fields are built here). */
 export interface DetailsPanelElements {
@@ -22,6 +23,9 @@ export interface DetailsPanelElements {
   readonly eventsBody: HTMLTableSectionElement;
   readonly eventsStatus: HTMLElement;
   readonly eventsError: HTMLElement;
+  readonly watchLink: HTMLButtonElement;
+  readonly watchLinkStatus: HTMLElement;
+  readonly watchLinkField: HTMLInputElement;
 }
 
 /** What the panel asks of the page. */
@@ -34,6 +38,8 @@ export interface DetailsPanelActions {
   fallbackFocus(op: Operation): HTMLElement | null;
   /** Describes a failed events request. */
   describeError(error: unknown): string;
+  /** A read-only watch link to `op` (createWatchToken). */
+  watchLink(op: Operation): Promise<GrantedLink>;
 }
 
 /** A side panel (a modal `<dialog>`) with everything known about one operation, kept live. */
@@ -93,6 +99,15 @@ export function createDetailsPanel(
   actions: DetailsPanelActions,
 ): DetailsPanel {
   const { dialog } = elements;
+  const watchLink = createWatchLinkControl(
+    {
+      button: elements.watchLink,
+      status: elements.watchLinkStatus,
+      field: elements.watchLinkField,
+    },
+    actions.watchLink,
+    actions.describeError,
+  );
   let current: { op: Operation; trigger: HTMLElement } | null = null;
   /** Bumped on each events request, so only the newest answer is shown. */
   let eventsLoad = 0;
@@ -287,6 +302,7 @@ export function createDetailsPanel(
   }
 
   function render(op: Operation): void {
+    watchLink.show(op);
     elements.kind.textContent = op.kind;
     elements.shortId.textContent = shortId(op.id);
     renderFields(op);

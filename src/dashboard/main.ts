@@ -166,6 +166,9 @@ const details = createDetailsPanel(
     eventsBody: byId<HTMLTableSectionElement>('details-events-body'),
     eventsStatus: byId('details-events-status'),
     eventsError: byId('details-events-error'),
+    watchLink: byId<HTMLButtonElement>('details-watch-link'),
+    watchLinkStatus: byId('details-watch-link-status'),
+    watchLinkField: byId<HTMLInputElement>('details-watch-link-url'),
   },
   {
     events(id) {
@@ -175,6 +178,12 @@ const details = createDetailsPanel(
     cancel: (op, trigger) => cancelDialog.open(op, trigger),
     fallbackFocus: (op) => table.rowHeader(op.id) ?? ui.heading,
     describeError,
+    async watchLink(op) {
+      if (!session) throw new Error('Connect with a token first.');
+      const result = await session.client.createWatchToken(op.id);
+      if (result.__typename !== 'CreateWatchTokenSuccess') throw new Error(result.message);
+      return { url: result.watchUrl, expiresAt: result.expiresAt };
+    },
   },
 );
 
