@@ -9,6 +9,7 @@ import { listCommand } from './commands/list.js';
 import { startCommand } from './commands/start.js';
 import { waitCommand } from './commands/wait.js';
 import { watchCommand } from './commands/watch.js';
+import { watchLinkCommand } from './commands/watch-link.js';
 import { type Connection, connect } from './connect.js';
 import { ExitCode, exitCodeHelp } from './exit-codes.js';
 import { toCliError } from './failure.js';
@@ -23,6 +24,7 @@ const COMMANDS: readonly Command[] = [
   waitCommand,
   cancelCommand,
   kindsCommand,
+  watchLinkCommand,
 ];
 
 function usage(): string {
