@@ -3,7 +3,6 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -42,6 +41,16 @@ const READY_TIMEOUT_MS = 2_000;
 
 /** How long the printed development token stays valid. */
 const DEV_TOKEN_TTL_SEC = 7 * 24 * 60 * 60;
+
+/**
+ * This process's id as a worker, unique per process (leases are held under it): `INSTANCE_NAME`
+ * and a short random suffix, or a random id alone.
+ */
+function workerIdFor(instanceName: string | null): string {
+  return instanceName === null
+    ? randomBytes(6).toString('hex')
+    : `${instanceName}:${randomBytes(3).toString('hex')}`;
+}
 
 /** Extra collaborators of an app; all optional. */
 export interface AppOptions {
@@ -140,7 +149,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   });
   const operations = createOperationsService({ store, commit, registry, feed });
   const watchLinks = createWatchLinks({ operations, tokens: watchTokens });
-  const workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  // The transition log names the worker (`worker:<id>`): an opaque id, never the host name.
+  const workerId = workerIdFor(config.instanceName);
   const runner = createRunner({
     store,
     bus,
@@ -203,20 +213,27 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     shutdownSignal: shutdown.signal,
     maxQueryCost: config.maxQueryCost,
     graphiql: createGraphiQLPage({
-      enabled: true,
+      enabled: config.graphiql,
       examples: graphiqlExamples(operations.kinds()),
       devToken,
       site,
     }),
     corsOrigins: config.corsOrigins,
+    introspection: config.introspection,
   });
   const server: Server = createHttpServer({
     yoga,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     ready,
-    dashboard: { dir: options.dashboardDir ?? defaultDashboardDir(), devToken },
+    dashboard: {
+      dir: options.dashboardDir ?? defaultDashboardDir(),
+      devToken,
+      sourceMaps: !config.production,
+    },
     site,
+    timeouts: config.http,
+    authenticates: (req) => authenticator.verifyBearer(req.headers.authorization ?? null).ok,
   });
   const sockets = attachWebSocket(server, {
     yoga,

@@ -93,6 +93,29 @@ export interface Config {
   readonly maxSubscriptionsPerUser: number;
   /** `LOG_LEVEL`: debug, info, warn or error. @default 'info' */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `GRAPHIQL`: serve GraphiQL to browsers at /graphql. @default true outside production */
+  readonly graphiql: boolean;
+  /**
+   * `INTROSPECTION`: answer `__schema`/`__type` and add "did you mean" hints to errors.
+   * @default true outside production; in production, as `GRAPHIQL` (it needs the schema)
+   */
+  readonly introspection: boolean;
+  /**
+   * `INSTANCE_NAME`: how this process names itself as a worker in the transition log (`actor`)
+   * and logs, followed by a random suffix; null means a random id alone. @default null
+   */
+  readonly instanceName: string | null;
+  readonly http: HttpTimeouts;
+}
+
+/** How long the HTTP server waits for clients (slow or silent connections are closed). */
+export interface HttpTimeouts {
+  /** From connection or previous response until the request's headers are complete. @default 10_000 */
+  readonly headersTimeoutMs: number;
+  /** Until the whole request, body included, is received. @default 30_000 */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. @default 5_000 */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** A setting is missing or invalid; the message says which and why. */
@@ -146,6 +169,29 @@ const HOST_PATTERN = /^(?:\.?[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{
 // scheme://host[:port], nothing more: what browsers send in Origin.
 const ORIGIN_PATTERN = /^https?:\/\/(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 
+const FLAGS = new Map([
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['on', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+  ['off', false],
+]);
+
+/** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); blank is unset. */
+const flag = z.preprocess(
+  blankAsUnset,
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((value) => FLAGS.has(value), 'must be true or false')
+    .transform((value) => FLAGS.get(value) === true)
+    .optional(),
+);
+
 const EnvSchema = z.object({
   NODE_ENV: z.preprocess(
     blankAsUnset,
@@ -190,6 +236,15 @@ const EnvSchema = z.object({
   MAX_SOCKETS_PER_USER: int(1, 1_000_000, 50),
   MAX_SUBSCRIPTIONS_PER_USER: int(1, 1_000_000, 200),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
+  GRAPHIQL: flag,
+  INTROSPECTION: flag,
+  INSTANCE_NAME: optionalText.refine(
+    (value) => value === null || /^[\w.-]{1,64}$/.test(value),
+    'must be 1-64 letters, digits, or _ . -',
+  ),
+  HTTP_HEADERS_TIMEOUT_MS: int(1_000, 120_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1_000, 600_000, 5_000),
   ALLOWED_HOSTS: list(
     z.string().regex(HOST_PATTERN, 'each entry must be a host name, name:port or .domain'),
   ),
@@ -264,6 +319,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'Set WATCH_TOKEN_SECRET (at least 32 characters, the same on every instance) to run with NODE_ENV=production: it signs watch links.',
     );
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request).',
+    );
+  }
+  const graphiql = e.GRAPHIQL ?? !production;
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
     port: e.PORT,
@@ -300,6 +361,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
     logLevel: e.LOG_LEVEL,
+    graphiql,
+    introspection: e.INTROSPECTION ?? (!production || graphiql),
+    instanceName: e.INSTANCE_NAME,
+    http: Object.freeze({
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
   });
 }
 

@@ -14,6 +14,8 @@ export interface DashboardOptions {
   readonly devToken: string | null;
   /** ...and only for a request this accepts (a local page: `SitePolicy.isLocalPage`). */
   isLocalPage(req: IncomingMessage): boolean;
+  /** Whether the build's `.map` files are served (they hold the sources); off in production. */
+  readonly sourceMaps: boolean;
 }
 
 /** The static side of the HTTP edge: the dashboard page and its hashed assets. */
@@ -158,7 +160,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   async function serveAsset(req: IncomingMessage, res: ServerResponse, pathname: string) {
     const file = assetFile(assetsDir, pathname);
-    if (file === null) return notFound(req, res);
+    if (file === null || (!options.sourceMaps && extname(file).toLowerCase() === '.map')) {
+      return notFound(req, res);
+    }
     const info = await stat(file).catch(() => null);
     if (info === null || !info.isFile()) return notFound(req, res);
     res.writeHead(200, {

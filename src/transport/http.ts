@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { HttpTimeouts } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../schema/codes.js';
 import { createDashboard, type DashboardOptions } from './dashboard.js';
@@ -16,6 +17,10 @@ export interface HttpOptions {
   readonly dashboard: Omit<DashboardOptions, 'isLocalPage'>;
   /** Which Host names are served, and which pages may carry the development token. */
   readonly site: SitePolicy;
+  /** Timeouts for slow or silent clients. */
+  readonly timeouts: HttpTimeouts;
+  /** True when the request's `Authorization` header holds a token the API accepts. */
+  authenticates(req: IncomingMessage): boolean;
   /** Resolves true while the database (and event bus) answer and the server is not stopping. */
   ready(): Promise<boolean>;
 }
@@ -23,6 +28,15 @@ export interface HttpOptions {
 class BodyTooLarge extends Error {}
 
 const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/** Methods whose body, if any, is never read. */
+const NO_BODY: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * How often Node checks for requests past their header and request timeouts (its default, 30 s,
+ * would let a silent connection live up to 30 s beyond the timeout).
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 function sendJson(
   res: ServerResponse,
@@ -87,7 +101,10 @@ async function serveGraphql(
 ) {
   const method = req.method ?? 'GET';
   let body: Buffer | undefined;
-  if (method !== 'GET' && method !== 'HEAD') {
+  // Without a token the API accepts, not a byte of the body is read: yoga refuses the request
+  // (401) from its headers alone, and the connection closes so the unread rest is dropped.
+  const refused = !NO_BODY.has(method) && !options.authenticates(req);
+  if (!NO_BODY.has(method) && !refused) {
     const declared = Number(req.headers['content-length'] ?? 0);
     // Refused before a byte is parsed; the connection closes so the unread rest is dropped.
     if (declared > options.maxBodyBytes) {
@@ -132,6 +149,7 @@ async function serveGraphql(
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
+  if (refused) headers.connection = 'close';
   res.writeHead(response.status, headers);
   if (response.body === null || method === 'HEAD') return res.end();
   const reader = response.body.getReader();
@@ -162,7 +180,7 @@ export function createHttpServer(options: HttpOptions): Server {
     ...options.dashboard,
     isLocalPage: (req) => site.isLocalPage({ host: req.headers.host, origin: req.headers.origin }),
   });
-  return createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     withRequestId(requestId, async () => {
@@ -192,5 +210,15 @@ export function createHttpServer(options: HttpOptions): Server {
         });
       else res.destroy();
     });
-  });
+  };
+  const server = createServer(
+    {
+      headersTimeout: options.timeouts.headersTimeoutMs,
+      requestTimeout: options.timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    handle,
+  );
+  server.keepAliveTimeout = options.timeouts.keepAliveTimeoutMs;
+  return server;
 }

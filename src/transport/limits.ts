@@ -1,4 +1,3 @@
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
@@ -20,8 +19,8 @@ export const DOCUMENT_LIMITS = {
 } as const;
 
 /** The envelop plugins that reject oversized documents before they execute. */
-export function documentLimitPlugins(production: boolean): Plugin[] {
-  const plugins: Plugin[] = [
+export function documentLimitPlugins(): Plugin[] {
+  return [
     maxTokensPlugin({ n: DOCUMENT_LIMITS.maxTokens }) as Plugin,
     maxDepthPlugin({ n: DOCUMENT_LIMITS.maxDepth, flattenFragments: true }) as Plugin,
     // The rule above skips introspection fields; GraphiQL's introspection query is 15 deep, so a
@@ -34,7 +33,4 @@ export function documentLimitPlugins(production: boolean): Plugin[] {
     maxAliasesPlugin({ n: DOCUMENT_LIMITS.maxAliases }) as Plugin,
     maxDirectivesPlugin({ n: DOCUMENT_LIMITS.maxDirectives }) as Plugin,
   ];
-  // "Did you mean …?" helps a developer and maps the schema for an attacker.
-  if (production) plugins.push(blockFieldSuggestionsPlugin() as Plugin);
-  return plugins;
 }

@@ -16,6 +16,7 @@ import { documentLimitPlugins } from './limits.js';
 import { publicBase } from './public-base.js';
 import { useQueryParamCheck } from './query-params.js';
 import { currentRequestId } from './request-id.js';
+import { useSchemaPrivacy } from './schema-privacy.js';
 import { holdWhileOpen, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
 import { isUnavailable } from './unavailable.js';
 import { useReadOnlyWatchTokens } from './watch-scope.js';
@@ -55,6 +56,8 @@ export interface YogaOptions {
   readonly maxQueryCost: number;
   /** GraphiQL for browsers at the GraphQL endpoint. */
   readonly graphiql: GraphiQLPage;
+  /** `INTROSPECTION`: off refuses `__schema`/`__type` and hides "did you mean" hints. */
+  readonly introspection: boolean;
   /** `CORS_ORIGINS`: the only origins whose pages may read responses; empty means same-origin only. */
   readonly corsOrigins: readonly string[];
 }
@@ -291,7 +294,9 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useSubscriptionCap(limits),
       useVariableErrors(),
       useEventStreams({ states: eventStreams, maskError }),
-      ...documentLimitPlugins(options.production),
+      ...documentLimitPlugins(),
+      // "Did you mean …?" and introspection help a developer and map the schema for an attacker.
+      ...(options.introspection ? [] : [useSchemaPrivacy()]),
       useCostLimit(options.maxQueryCost),
     ],
     context: (initial) => {

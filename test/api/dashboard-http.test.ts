@@ -227,6 +227,7 @@ describe('createDashboard', () => {
       dir,
       devToken: '"><script>alert(1)</script>&',
       isLocalPage: () => true,
+      sourceMaps: true,
     });
     server = createServer((req, res) => {
       void dashboard.serve(req, res, new URL(req.url ?? '/', 'http://localhost'));

@@ -41,9 +41,12 @@ export async function startNode(env: Record<string, string | undefined>): Promis
   };
 }
 
-/** The transition-log actor of `node`'s runner: `worker:<host>:<pid>:<random>`. */
+/** The transition-log actor of `node`'s runner: `worker:<id>`, with the id it logged at start. */
 export function workerOf(node: Node): RegExp {
-  return new RegExp(`^worker:[^:]+:${node.pid}:[0-9a-f]{8}$`);
+  const line = node.lines.find((text) => text.includes('"message":"longrun is listening"'));
+  const worker = line === undefined ? undefined : (JSON.parse(line) as { worker?: string }).worker;
+  if (worker === undefined) throw new Error(`node ${node.pid} logged no worker id`);
+  return new RegExp(`^worker:${worker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 }
 
 /** How a subscriber is connected. */

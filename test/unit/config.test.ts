@@ -48,6 +48,10 @@ describe('loadConfig', () => {
       maxSocketsPerUser: 50,
       maxSubscriptionsPerUser: 200,
       logLevel: 'info',
+      graphiql: true,
+      introspection: true,
+      instanceName: null,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
     });
   });
 
@@ -186,6 +190,50 @@ describe('loadConfig', () => {
     for (const bad of ['*', 'app.example.com', 'https://app.example.com/', 'ftp://x', 'null']) {
       expect(configError({ CORS_ORIGINS: bad }).message).toMatch(/^CORS_ORIGINS: /);
     }
+  });
+
+  it('turns GraphiQL and introspection off in production unless GRAPHIQL or INTROSPECTION says so', () => {
+    const prod = { NODE_ENV: 'production', JWT_SECRET: SECRET, WATCH_TOKEN_SECRET: WATCH_SECRET };
+    expect(loadConfig(prod)).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ ...prod, GRAPHIQL: 'true' })).toMatchObject({
+      graphiql: true,
+      introspection: true,
+    });
+    expect(loadConfig({ ...prod, GRAPHIQL: '1', INTROSPECTION: 'off' })).toMatchObject({
+      graphiql: true,
+      introspection: false,
+    });
+    expect(loadConfig({ ...prod, INTROSPECTION: 'YES' })).toMatchObject({
+      graphiql: false,
+      introspection: true,
+    });
+    expect(loadConfig({ GRAPHIQL: 'false' })).toMatchObject({
+      graphiql: false,
+      introspection: true,
+    });
+    expect(configError({ GRAPHIQL: 'maybe' }).message).toMatch(/^GRAPHIQL: must be true or false/);
+    expect(configError({ INTROSPECTION: '2' }).message).toMatch(/^INTROSPECTION: /);
+  });
+
+  it('reads INSTANCE_NAME and the HTTP timeouts', () => {
+    expect(
+      loadConfig({
+        INSTANCE_NAME: 'api-1.eu',
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_REQUEST_TIMEOUT_MS: '60000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      }),
+    ).toMatchObject({
+      instanceName: 'api-1.eu',
+      http: { headersTimeoutMs: 2_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 65_000 },
+    });
+    expect(configError({ INSTANCE_NAME: 'my host' }).message).toMatch(/^INSTANCE_NAME: /);
+    expect(configError({ HTTP_HEADERS_TIMEOUT_MS: '500' }).message).toMatch(
+      /^HTTP_HEADERS_TIMEOUT_MS: /,
+    );
+    expect(
+      configError({ HTTP_HEADERS_TIMEOUT_MS: '40000', HTTP_REQUEST_TIMEOUT_MS: '30000' }).message,
+    ).toMatch(/^HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/);
   });
 
   it('refuses production without a key', () => {
