@@ -225,6 +225,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     yoga,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    stallTimeoutMs: config.sseStallTimeoutMs,
     ready,
     dashboard: {
       dir: options.dashboardDir ?? defaultDashboardDir(),

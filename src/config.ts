@@ -91,6 +91,11 @@ export interface Config {
    * @default 200
    */
   readonly maxSubscriptionsPerUser: number;
+  /**
+   * How long an SSE stream may wait for its reader to take anything before it is closed.
+   * @default 30_000
+   */
+  readonly sseStallTimeoutMs: number;
   /** `LOG_LEVEL`: debug, info, warn or error. @default 'info' */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** `GRAPHIQL`: serve GraphiQL to browsers at /graphql. @default true outside production */
@@ -235,6 +240,7 @@ const EnvSchema = z.object({
   MAX_QUERY_COST: int(100, 10_000_000, 5_000),
   MAX_SOCKETS_PER_USER: int(1, 1_000_000, 50),
   MAX_SUBSCRIPTIONS_PER_USER: int(1, 1_000_000, 200),
+  SSE_STALL_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
   GRAPHIQL: flag,
   INTROSPECTION: flag,
@@ -360,6 +366,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxQueryCost: e.MAX_QUERY_COST,
     maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
     maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
+    sseStallTimeoutMs: e.SSE_STALL_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     graphiql,
     introspection: e.INTROSPECTION ?? (!production || graphiql),

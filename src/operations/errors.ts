@@ -52,3 +52,17 @@ export class UnavailableError extends Error {
     super(`The ${service} is unavailable.`, { cause });
   }
 }
+
+/**
+ * A live stream's reader fell so far behind that keeping every status change for it would take
+ * unbounded memory; its stream was ended instead (status changes are never skipped).
+ */
+export class SubscriberTooSlowError extends Error {
+  override readonly name = 'SubscriberTooSlowError';
+  constructor(
+    readonly backlog: number,
+    readonly waiting: number,
+  ) {
+    super('The stream fell too far behind its reader and was ended; subscribe again to catch up.');
+  }
+}

@@ -1,8 +1,29 @@
+import { SubscriberTooSlowError } from './errors.js';
 import type { OperationRecord } from './model.js';
 import { isDone } from './status.js';
 
 // How many done operations a long-lived feed remembers, to drop late duplicates of their states.
 const REMEMBERED_DONE = 10_000;
+
+/** How far a reader may fall behind before its stream is ended with `SubscriberTooSlowError`. */
+export interface QueueLimits {
+  /**
+   * Waiting status changes that a later waiting status change of the same operation already
+   * follows. Coalescing cannot shrink them, so a reader that stops reading holds ever more of
+   * them: two for every operation that starts and ends meanwhile.
+   */
+  readonly maxBacklog: number;
+  /** Waiting states in all, one or more per operation. */
+  readonly maxWaiting: number;
+}
+
+/**
+ * A live dashboard that falls behind while operations report progress holds at most a status
+ * change and the latest progress per operation (progress is coalesced): no backlog, however many
+ * operations there are. One that took nothing while 500 operations started and ended is not
+ * coming back soon.
+ */
+export const QUEUE_LIMITS: QueueLimits = { maxBacklog: 1_000, maxWaiting: 100_000 };
 
 interface Item {
   record: OperationRecord;
@@ -14,12 +35,19 @@ interface Item {
  * A subscriber's queue of operation states, bounded without losing what matters: revisions at or
  * below the last one queued are dropped, every status change is kept, and a progress-only revision
  * still waiting for a slow reader is replaced by the next one of the same status (latest wins).
- * At most one waiting progress revision per operation and status run: memory stays bounded
- * however slowly the reader reads.
+ * Status changes are never dropped, so a reader that falls further behind than `QueueLimits`
+ * allows is cut off instead: its stream ends with `SubscriberTooSlowError` and its memory is
+ * freed at once. A resubscribing client starts again from the current state.
  */
 export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
-  private readonly items: Item[] = [];
+  /** Waiting items from `head` on; read ones before it are cleared and trimmed now and then. */
+  private items: Array<Item | undefined> = [];
+  private head = 0;
   private readonly waitingByOperation = new Map<string, Item>();
+  /** Waiting status changes per operation (progress-only items are not counted). */
+  private readonly waitingChanges = new Map<string, number>();
+  /** Waiting status changes beyond the first of each operation. */
+  private behind = 0;
   private readonly lastRevision = new Map<string, number>();
   private readonly lastStatus = new Map<string, OperationRecord['status']>();
   /** Final revisions of done operations already read, oldest first (bounded). */
@@ -27,6 +55,8 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   private wake: (() => void) | null = null;
   private closed = false;
   private completeAfterDrain = false;
+  /** Why the stream was cut off, thrown once by `next`. */
+  private failure: SubscriberTooSlowError | null = null;
 
   /**
    * @param completeOnTerminal end the stream right after a terminal state is read (single-operation
@@ -36,6 +66,7 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   constructor(
     private readonly completeOnTerminal: boolean,
     private readonly onClose: () => void,
+    private readonly limits: QueueLimits = QUEUE_LIMITS,
   ) {}
 
   /** Queues a state; ignored once closed or when not newer than what was queued before. */
@@ -52,6 +83,16 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
       const item: Item = { record, progressOnly };
       this.items.push(item);
       this.waitingByOperation.set(id, item);
+      if (!progressOnly) {
+        const changes = (this.waitingChanges.get(id) ?? 0) + 1;
+        this.waitingChanges.set(id, changes);
+        if (changes > 1) this.behind++;
+      }
+      if (this.behind > this.limits.maxBacklog || this.size > this.limits.maxWaiting) {
+        this.failure = new SubscriberTooSlowError(this.behind, this.size);
+        this.close();
+        return;
+      }
     }
     this.lastRevision.set(id, record.revision);
     this.lastStatus.set(id, record.status);
@@ -78,21 +119,55 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.items.length = 0;
+    this.items = [];
+    this.head = 0;
     this.waitingByOperation.clear();
+    this.waitingChanges.clear();
+    this.behind = 0;
     this.wake?.();
     this.onClose();
   }
 
   /** How many states wait for the reader. */
   get size(): number {
-    return this.items.length;
+    return this.items.length - this.head;
+  }
+
+  /** Waiting status changes that a later waiting status change of the same operation follows. */
+  get backlog(): number {
+    return this.behind;
+  }
+
+  /** The oldest waiting item, taken off the queue. */
+  private shift(): Item | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head++;
+    // Read slots are dropped in one go once they are most of the array: O(1) per item.
+    if (this.head >= 1_024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    if (item && !item.progressOnly) {
+      const { id } = item.record;
+      const changes = this.waitingChanges.get(id) ?? 1;
+      if (changes > 1) this.behind--;
+      if (changes === 1) this.waitingChanges.delete(id);
+      else this.waitingChanges.set(id, changes - 1);
+    }
+    return item;
   }
 
   async next(): Promise<IteratorResult<OperationRecord>> {
     for (;;) {
+      if (this.failure) {
+        const failure = this.failure;
+        this.failure = null;
+        throw failure;
+      }
       if (this.closed) return { done: true, value: undefined };
-      const item = this.items.shift();
+      const item = this.shift();
       if (item) {
         const { id } = item.record;
         if (this.waitingByOperation.get(id) === item) this.waitingByOperation.delete(id);

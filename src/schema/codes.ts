@@ -11,7 +11,10 @@ export const ErrorCode = {
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   /** The request's cost, measured before it ran, is over `MAX_QUERY_COST`; nothing ran. */
   CostLimitExceeded: 'COST_LIMIT_EXCEEDED',
+  /** The user already holds `MAX_SUBSCRIPTIONS_PER_USER` live subscriptions. */
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
+  /** A live stream fell too far behind its reader and was ended; subscribe again. */
+  SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -55,4 +58,9 @@ export function costLimitExceeded(cost: number, limit: number): GraphQLError {
       },
     },
   );
+}
+
+/** A live stream was ended because its reader fell too far behind (status changes never skip). */
+export function subscriberTooSlow(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.SubscriberTooSlow } });
 }

@@ -1,8 +1,8 @@
-import { NotFoundError, ValidationError } from '../operations/errors.js';
+import { NotFoundError, SubscriberTooSlowError, ValidationError } from '../operations/errors.js';
 import type { OperationRecord } from '../operations/model.js';
 import { isDone } from '../operations/status.js';
 import { builder } from './builder.js';
-import { badUserInput, notFound } from './codes.js';
+import { badUserInput, notFound, subscriberTooSlow } from './codes.js';
 import type { EventIds } from './context.js';
 import { parseOperationId } from './ids.js';
 import { OperationRef, OperationStatusEnum } from './operation.js';
@@ -18,6 +18,22 @@ function sending(
 ): OperationRecord {
   eventIds?.sending(op.revision, last);
   return op;
+}
+
+/** The feed's stream, with a reader cut off for falling behind told so in GraphQL's form. */
+function withErrorCodes(
+  stream: AsyncIterableIterator<OperationRecord>,
+): AsyncIterableIterator<OperationRecord> {
+  return {
+    next: () =>
+      stream.next().catch((error: unknown) => {
+        throw error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error;
+      }),
+    return: async () => (await stream.return?.()) ?? { done: true, value: undefined },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 builder.subscriptionType({
@@ -45,7 +61,9 @@ builder.subscriptionType({
         const after =
           lastEventId === null ? afterRevision : Math.max(lastEventId, afterRevision ?? 0);
         try {
-          return await operations.watch(viewer, parseOperationId(id), id, signal, after);
+          return withErrorCodes(
+            await operations.watch(viewer, parseOperationId(id), id, signal, after),
+          );
         } catch (error) {
           if (error instanceof NotFoundError) throw notFound(id);
           if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
@@ -64,7 +82,9 @@ builder.subscriptionType({
       },
       subscribe: async (_root, { status, kind }, { operations, viewer, signal }) => {
         try {
-          return await operations.watchAll(viewer, { statuses: status, kind }, signal);
+          return withErrorCodes(
+            await operations.watchAll(viewer, { statuses: status, kind }, signal),
+          );
         } catch (error) {
           if (error instanceof ValidationError) throw badUserInput(error.message, error.field);
           throw error;

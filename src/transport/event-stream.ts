@@ -131,6 +131,11 @@ export function useEventStreams(options: EventStreamOptions): Plugin {
           return finish(controller, event('next', serialize({ errors: [failure] })));
         }
         if (closed) return;
+        // yoga hands a stream that failed mid-way (a reader cut off for falling too far behind)
+        // on as one last result of errors alone: that ends the stream as a failure does.
+        if (!item.done && item.value.data == null && item.value.errors?.length) {
+          return finish(controller, event('next', serialize(item.value)));
+        }
         if (!item.done) {
           const id = state.revision;
           state.revision = null;

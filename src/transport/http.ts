@@ -13,6 +13,11 @@ export interface HttpOptions {
   readonly yoga: YogaApp;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /**
+   * How long an SSE stream may wait for its reader to take anything before it is closed
+   * (`SSE_STALL_TIMEOUT_MS`).
+   */
+  readonly stallTimeoutMs: number;
   /** The live dashboard served at `/`. */
   readonly dashboard: Omit<DashboardOptions, 'isLocalPage'>;
   /** Which Host names are served, and which pages may carry the development token. */
@@ -26,6 +31,29 @@ export interface HttpOptions {
 }
 
 class BodyTooLarge extends Error {}
+
+/**
+ * Resolves true once `res` drained (or its request ended: the caller checks `signal`), false when
+ * its reader took nothing for `stallMs` (null: wait as long as it takes).
+ */
+async function drained(
+  res: ServerResponse,
+  signal: AbortSignal,
+  stallMs: number | null,
+): Promise<boolean> {
+  if (stallMs === null) return once(res, 'drain', { signal }).then(ok, ok);
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), stallMs);
+  });
+  try {
+    return await Promise.race([once(res, 'drain', { signal }).then(ok, ok), stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const ok = () => true as const;
 
 const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/graphql-response+json'];
 
@@ -152,6 +180,10 @@ async function serveGraphql(
   if (refused) headers.connection = 'close';
   res.writeHead(response.status, headers);
   if (response.body === null || method === 'HEAD') return res.end();
+  // Only an event stream can wait for its reader indefinitely; other bodies end by themselves.
+  const stallMs = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
+    ? options.stallTimeoutMs
+    : null;
   const reader = response.body.getReader();
   aborted.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), {
     once: true,
@@ -160,8 +192,15 @@ async function serveGraphql(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      // Backpressure: a slow reader holds the stream here, and the feed coalesces behind it.
-      if (!res.write(value)) await once(res, 'drain', { signal: aborted.signal }).catch(() => {});
+      // Backpressure: a slow reader holds the stream here, and the feed coalesces behind it. A
+      // reader that takes nothing at all would hold it (and what the feed keeps for it) forever.
+      if (!res.write(value) && !(await drained(res, aborted.signal, stallMs))) {
+        options.logger.info('closed an event stream whose reader took nothing', {
+          stallTimeoutMs: stallMs,
+        });
+        res.destroy();
+        break;
+      }
       if (aborted.signal.aborted) break;
     }
   } finally {

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       maxQueryCost: 5_000,
       maxSocketsPerUser: 50,
       maxSubscriptionsPerUser: 200,
+      sseStallTimeoutMs: 30_000,
       logLevel: 'info',
       graphiql: true,
       introspection: true,
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
       MAX_SOCKETS_PER_USER: '3',
       MAX_SUBSCRIPTIONS_PER_USER: '1000000',
       WS_KEEPALIVE_MS: '30000',
+      SSE_STALL_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -101,6 +103,7 @@ describe('loadConfig', () => {
       maxSocketsPerUser: 3,
       maxSubscriptionsPerUser: 1_000_000,
       wsKeepAliveMs: 30_000,
+      sseStallTimeoutMs: 5_000,
       logLevel: 'debug',
     });
   });

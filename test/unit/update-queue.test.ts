@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { SubscriberTooSlowError } from '../../src/operations/errors.js';
 import type { OperationRecord } from '../../src/operations/model.js';
 import type { OperationStatus } from '../../src/operations/status.js';
 import * as transitions from '../../src/operations/transitions.js';
-import { UpdateQueue } from '../../src/operations/update-queue.js';
+import { QUEUE_LIMITS, UpdateQueue } from '../../src/operations/update-queue.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 
@@ -266,5 +267,86 @@ describe('UpdateQueue', () => {
     expect(seen).toEqual([1]);
     expect(closes).toBe(1);
     expect(await queue.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('keeps one waiting state per operation for a reader of many operations reporting progress: no backlog, never cut off', async () => {
+    let closed = 0;
+    const queue = new UpdateQueue(false, () => closed++);
+    const base = rec('x', 1, 'RUNNING');
+    // 5,000 operations, each RUNNING then 20 progress reports, nothing read meanwhile.
+    for (let step = 0; step <= 20; step++) {
+      for (let op = 0; op < 5_000; op++) {
+        queue.push({ ...base, id: `op${op}`, revision: 2 + step, progress: step / 20 });
+      }
+    }
+    expect(queue.size).toBe(10_000); // RUNNING, then its latest progress, per operation
+    expect(queue.backlog).toBe(0);
+    expect(closed).toBe(0);
+    const { items } = await drainNow(queue);
+    expect(items.filter((o) => o.progress === 1)).toHaveLength(5_000);
+  });
+
+  it('ends the stream with SubscriberTooSlowError once more status changes wait than the bound, and frees them', async () => {
+    let closed = 0;
+    const queue = new UpdateQueue(false, () => closed++, { maxBacklog: 10, maxWaiting: 1_000 });
+    queue.push(rec('a', 1, 'PENDING'));
+    for (let op = 0; op < 5; op++) {
+      queue.push(rec(`op${op}`, 1, 'PENDING'));
+      queue.push(rec(`op${op}`, 2, 'RUNNING'));
+      queue.push(rec(`op${op}`, 3, 'RUNNING', 0.5)); // progress: not a status change
+      queue.push(rec(`op${op}`, 4, 'SUCCEEDED'));
+    }
+    expect(queue.backlog).toBe(10);
+    expect(closed).toBe(0);
+    queue.push(rec('a', 2, 'RUNNING')); // the eleventh status change behind another
+    expect(closed).toBe(1);
+    expect(queue.size).toBe(0);
+    const error = await queue.next().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SubscriberTooSlowError);
+    expect(error).toMatchObject({ backlog: 11, waiting: 22 });
+    expect(await queue.next()).toEqual({ done: true, value: undefined });
+    queue.push(rec('a', 3, 'SUCCEEDED')); // ignored once ended
+    expect(queue.size).toBe(0);
+  });
+
+  it('bounds the waiting states in all, one per operation or not', async () => {
+    let closed = 0;
+    const queue = new UpdateQueue(false, () => closed++, { maxBacklog: 1_000, maxWaiting: 100 });
+    for (let op = 0; op < 100; op++) queue.push(rec(`op${op}`, 1, 'PENDING'));
+    expect(closed).toBe(0);
+    queue.push(rec('op100', 1, 'PENDING'));
+    expect(closed).toBe(1);
+    await expect(queue.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
+  });
+
+  it('counts the backlog down as the reader catches up', async () => {
+    const queue = new UpdateQueue(false, () => undefined);
+    const base = rec('x', 1, 'PENDING');
+    const statuses: OperationStatus[] = ['PENDING', 'RUNNING', 'CANCELLING', 'CANCELLED'];
+    let read = 0;
+    // 300 operations go through four statuses; the reader reads one state for each pushed but
+    // starts 900 behind (600 of them status changes behind others), then catches up.
+    let highest = 0;
+    for (let i = 0; i < 1_200; i++) {
+      const op = i % 300;
+      const step = Math.floor(i / 300);
+      queue.push({
+        ...base,
+        id: `op${op}`,
+        revision: step + 1,
+        status: statuses[step] ?? 'FAILED',
+      });
+      if (i >= 900) {
+        expect((await queue.next()).done).toBe(false);
+        read++;
+      }
+      highest = Math.max(highest, queue.backlog);
+    }
+    expect(highest).toBe(600);
+    expect(highest).toBeLessThan(QUEUE_LIMITS.maxBacklog);
+    expect(queue.size).toBe(1_200 - read);
+    const { items } = await drainNow(queue);
+    expect(read + items.length).toBe(1_200);
+    expect(queue.backlog).toBe(0);
   });
 });
