@@ -289,6 +289,9 @@ describe('a slow SSE reader (P72)', () => {
     const { server, alice, op, run } = await startControlled('test.flood', {
       rejectOnAbort: false,
       input: { bulk },
+      // The paused reader takes nothing while the flood lasts, which may be longer than the
+      // default stall timeout on a busy machine: the server would rightly close its stream.
+      env: { SSE_STALL_TIMEOUT_MS: '3600000' },
     });
 
     const slow = await rawSse(
