@@ -297,7 +297,12 @@ describe('watch', () => {
 
   it('drops a connection that stops answering pings, reconnects and loses no status change', async () => {
     const gated = gatedKind('test.gated', { onAbort: 'ignore' });
-    const server = await startTestServer(FAST, { handlers: [gated.handler] });
+    // The client reaches the server through a relay on another port: a Host name the server
+    // refuses outside production unless ALLOWED_HOSTS names it.
+    const server = await startTestServer(
+      { ...FAST, ALLOWED_HOSTS: '127.0.0.1' },
+      { handlers: [gated.handler] },
+    );
     // A relay that can leave its open connections up but silent (a half-open TCP connection).
     const proxy = await startTcpProxy(`tcp://127.0.0.1:${server.app.port}`);
     proxies.add(proxy);
