@@ -38,6 +38,7 @@ function done(owner: string, ms: number, revision: number, input: unknown, resul
       input: input as never,
       idempotencyKey: null,
       timeoutMs: null,
+      retryOf: null,
     },
     at,
   );

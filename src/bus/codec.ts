@@ -59,6 +59,7 @@ function decodeRecord(o: Record<string, unknown>): OperationRecord {
     error: nullable(o.error, failure),
     idempotencyKey: nullable(o.idempotencyKey, text),
     timeoutMs: nullable(o.timeoutMs, finite),
+    retryOf: nullable(o.retryOf, text),
     createdAt: date(o.createdAt),
     updatedAt: date(o.updatedAt),
     startedAt: nullable(o.startedAt, date),

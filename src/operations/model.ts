@@ -36,6 +36,8 @@ export interface OperationRecord {
   readonly error: OperationFailure | null;
   readonly idempotencyKey: string | null;
   readonly timeoutMs: number | null;
+  /** Raw id of the done operation this one retries (`retryOperation`); null for a plain start. */
+  readonly retryOf: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly startedAt: Date | null;

@@ -19,6 +19,8 @@ export interface NewOperation {
   readonly input: JsonValue | null;
   readonly idempotencyKey: string | null;
   readonly timeoutMs: number | null;
+  /** The done operation this one retries, or null. */
+  readonly retryOf: string | null;
 }
 
 /** The message of a cancelled operation's error when no reason was given. */

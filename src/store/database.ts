@@ -25,6 +25,8 @@ export interface OperationsTable {
   error: JsonText | null;
   idempotency_key: string | null;
   timeout_ms: number | null;
+  /** Raw id of the operation this one retries; null for a plain start (migration 0003). */
+  retry_of: string | null;
   created_at: EpochMsColumn;
   updated_at: EpochMsColumn;
   started_at: EpochMsColumn | null;

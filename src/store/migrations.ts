@@ -95,6 +95,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('operation_events').execute();
     },
   },
+  // Operations started before this migration are no retries: the column reads NULL for them.
+  '0003_retry_of': {
+    async up(db) {
+      await db.schema.alterTable('operations').addColumn('retry_of', 'text').execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('operations').dropColumn('retry_of').execute();
+    },
+  },
 };
 
 /** Where the migrator keeps its own bookkeeping tables. */

@@ -24,7 +24,7 @@ const toJson = (value: JsonValue | OperationFailure | null): string | null =>
   value === null ? null : JSON.stringify(value);
 
 /**
- * The columns a state change writes. id, kind, owner, input, timeout and created_at never
+ * The columns a state change writes. id, kind, owner, input, timeout, retry_of and created_at never
  * change; idempotency_key is left alone too, as `insert` may have released it after the writer
  * read it.
  */
@@ -56,6 +56,7 @@ export function toRow(op: OperationRecord): Insertable<OperationsTable> {
     input: toJson(op.input),
     idempotency_key: op.idempotencyKey,
     timeout_ms: op.timeoutMs,
+    retry_of: op.retryOf,
     created_at: toMs(op.createdAt),
     ...mutableColumns(op),
   };
@@ -75,6 +76,8 @@ export function toRecord(row: OperationRow): OperationRecord {
     error: row.error === null ? null : (JSON.parse(row.error) as OperationFailure),
     idempotencyKey: row.idempotency_key,
     timeoutMs: row.timeout_ms,
+    // Log states written before migration 0003 have no such key.
+    retryOf: row.retry_of ?? null,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     startedAt: toDateOrNull(row.started_at),

@@ -41,6 +41,7 @@ async function setUp() {
       input: null,
       idempotencyKey: null,
       timeoutMs: null,
+      retryOf: null,
     },
     new Date(),
   );

@@ -83,6 +83,7 @@ class Start implements fc.AsyncCommand<Model, Real> {
         input: null,
         idempotencyKey: null,
         timeoutMs: null,
+        retryOf: null,
       },
       new Date(),
     );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { OperationEvent, OperationRecord } from '../../src/operations/model.js';
 import type { ChangeMeta } from '../../src/operations/ports.js';
@@ -35,6 +36,7 @@ export function describeLogAndClaims(ctx: SuiteContext): void {
       const first: OperationRecord = {
         ...op({ input: { nested: ['ünïcode', 1.5, null] }, idempotencyKey: 'k' }),
         timeoutMs: 5_000,
+        retryOf: randomUUID(),
       };
       await store.insert(first, at(-DAY), { actor: 'user:alice', reason: null });
       const second = changed(running('w1')(first));

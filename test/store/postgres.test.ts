@@ -109,7 +109,7 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
       const { rows } = await admin.query<{ table_name: string; column_name: string; type: string }>(
         `select table_name, column_name, data_type as type from information_schema.columns
           where table_schema = $1 and table_name in ('operations', 'operation_events')
-            and column_name in ('id', 'created_at', 'progress', 'revision', 'input', 'at', 'state')
+            and column_name in ('id', 'created_at', 'progress', 'revision', 'input', 'at', 'state', 'retry_of')
           order by table_name, column_name`,
         [schema],
       );
@@ -122,6 +122,7 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
         'operations.id: text',
         'operations.input: text',
         'operations.progress: double precision',
+        'operations.retry_of: text',
         'operations.revision: integer',
       ]);
     });
@@ -135,7 +136,33 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
       const { rows } = await admin.query(
         `select name from ${schema}.kysely_migration order by name`,
       );
-      expect(rows.map((row) => row.name)).toEqual(['0001_operations', '0002_operation_events']);
+      expect(rows.map((row) => row.name)).toEqual([
+        '0001_operations',
+        '0002_operation_events',
+        '0003_retry_of',
+      ]);
+    });
+
+    it('adds retry_of to a schema from before migration 0003: earlier rows and logged states read no retryOf', async () => {
+      const schema = freshSchema();
+      const first = await open(schema);
+      const before = op();
+      await first.store.insert(before, at(-DAY), META);
+      // Back to the schema as 0002 left it: no column, no key in the logged state, 0003 not applied.
+      await admin.query(
+        `update ${schema}.operation_events set state = (state::jsonb - 'retry_of')::text`,
+      );
+      await admin.query(`alter table ${schema}.operations drop column retry_of`);
+      await admin.query(`delete from ${schema}.kysely_migration where name = '0003_retry_of'`);
+      await first.store.close();
+
+      const { store } = await open(schema);
+      expect(await store.get(before.id)).toEqual(before);
+      expect((await store.events(before.id, 0, 10)).map((event) => event.state)).toEqual([before]);
+      const retry = op({ retryOf: before.id });
+      await store.insert(retry, at(-DAY), META);
+      expect(await store.get(retry.id)).toEqual(retry);
+      expect((await store.events(retry.id, 0, 10)).map((event) => event.state)).toEqual([retry]);
     });
 
     it('migrates a schema while another schema already holds migrated tables', async () => {

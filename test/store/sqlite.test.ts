@@ -97,6 +97,7 @@ describe('SQLite connection', () => {
         input: { ms: 10 },
         idempotencyKey: null,
         timeoutMs: null,
+        retryOf: null,
       },
       new Date(),
     );
@@ -128,6 +129,29 @@ describe('SQLite connection', () => {
     expect(await pragma(db, 'busy_timeout')).toBe(5000);
     expect(await pragma(db, 'foreign_keys')).toBe(1);
     expect(await pragma(db, 'integrity_check')).toBe('ok');
+    await store.close();
+  });
+
+  it('adds retry_of to a file from before migration 0003: earlier rows and logged states read no retryOf', async () => {
+    const file = join(await tempDir(), 'longrun.sqlite');
+    const before = sample();
+    const first = await openSqlite(file, quiet);
+    await first.store.insert(before, new Date(0), META);
+    // Back to the file as 0002 left it: no column, no key in the logged state, 0003 not applied.
+    await sql`update operation_events set state = json_remove(state, '$.retry_of')`.execute(
+      first.db,
+    );
+    await sql`alter table operations drop column retry_of`.execute(first.db);
+    await sql`delete from kysely_migration where name = '0003_retry_of'`.execute(first.db);
+    await first.store.close();
+
+    const { store } = await openSqlite(file, quiet);
+    expect(await store.get(before.id)).toEqual(before);
+    expect((await store.events(before.id, 0, 10)).map((event) => event.state)).toEqual([before]);
+    const retry = { ...sample(), retryOf: before.id };
+    await store.insert(retry, new Date(0), META);
+    expect(await store.get(retry.id)).toEqual(retry);
+    expect((await store.events(retry.id, 0, 10)).map((event) => event.state)).toEqual([retry]);
     await store.close();
   });
 

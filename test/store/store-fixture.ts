@@ -84,7 +84,10 @@ export async function claimUntilNone(store: OperationStore, owner: string): Prom
 /** A new PENDING operation created at `createdAt`. */
 export function op(fields: Partial<NewOperation> = {}, createdAt = at(0)): OperationRecord {
   const base = { kind: 'demo.sleep', ownerId: 'alice', input: null, idempotencyKey: null };
-  return create({ id: randomUUID(), timeoutMs: null, ...base, ...fields }, createdAt);
+  return create(
+    { id: randomUUID(), timeoutMs: null, retryOf: null, ...base, ...fields },
+    createdAt,
+  );
 }
 
 /** The next state of a transition that must change something. */

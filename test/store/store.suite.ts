@@ -74,6 +74,7 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
           error: { code: OperationErrorCode.Timeout, message: 'too slow' },
           idempotencyKey: 'key-1',
           timeoutMs: 60_000,
+          retryOf: randomUUID(),
           createdAt: at(1),
           updatedAt: at(5),
           startedAt: at(2),

@@ -17,6 +17,7 @@ function fresh(): OperationRecord {
       input: { ms: 10 },
       idempotencyKey: 'k1',
       timeoutMs: 5000,
+      retryOf: '00000000-0000-4000-8000-000000000000',
     },
     T0,
   );
@@ -112,6 +113,7 @@ describe('create', () => {
       input: { ms: 10 },
       idempotencyKey: 'k1',
       timeoutMs: 5000,
+      retryOf: '00000000-0000-4000-8000-000000000000',
       status: 'PENDING',
       progress: null,
       message: null,
@@ -159,6 +161,7 @@ describe('every transition', () => {
           'input',
           'idempotencyKey',
           'timeoutMs',
+          'retryOf',
         ] as const) {
           expect(next[key]).toEqual(before[key]);
         }

@@ -21,6 +21,7 @@ function rec(
       input: null,
       idempotencyKey: null,
       timeoutMs: null,
+      retryOf: null,
     },
     T0,
   );
