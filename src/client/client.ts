@@ -8,6 +8,7 @@ import {
   OperationEventsDocument,
   OperationKindsDocument,
   RenewSessionDocument,
+  RetryOperationDocument,
   StartOperationDocument,
   ViewerDocument,
   WaitOperationDocument,
@@ -27,6 +28,7 @@ import type {
   OperationFieldsFragment,
   OperationKindsQuery,
   OperationStatus,
+  RetryOperationMutation,
   StartOperationMutation,
   TypedDocumentString,
   ViewerQuery,
@@ -39,6 +41,8 @@ export type Operation = OperationFieldsFragment;
 export type StartResult = StartOperationMutation['startOperation'];
 /** `cancelOperation`'s result union; switch on `__typename`. */
 export type CancelResult = CancelOperationMutation['cancelOperation'];
+/** `retryOperation`'s result union; switch on `__typename`. */
+export type RetryResult = RetryOperationMutation['retryOperation'];
 /** `createWatchToken`'s result union; switch on `__typename`. */
 export type WatchTokenResult = CreateWatchTokenMutation['createWatchToken'];
 export type Viewer = ViewerQuery['viewer'];
@@ -133,6 +137,12 @@ export interface OperationsClient {
   list(filter?: OperationFilter & { readonly pageSize?: number }): AsyncIterable<Operation>;
   /** Asks to cancel; the typed union tells success, a finished operation and an unknown id apart. */
   cancel(id: string, reason?: string | null): Promise<CancelResult>;
+  /**
+   * Starts a new run of a done operation (same kind, input and timeoutMs, same owner) whose
+   * `retryOf` points back; the owner or an admin. The typed union tells success, an unknown id, a
+   * not-done operation (`ValidationError`) and a quota refusal (`RateLimitedError`) apart.
+   */
+  retry(id: string): Promise<RetryResult>;
   /**
    * Waits until the operation is done, over plain HTTP (no socket): `waitOperation` long-polls
    * of at most a minute each, repeated. Resolves with its final state, or with its state when
@@ -638,6 +648,11 @@ export function createOperationsClient(options: OperationsClientOptions): Operat
         input: { id, ...(reason === undefined || reason === null ? {} : { reason }) },
       });
       return data.cancelOperation;
+    },
+
+    async retry(id) {
+      const data = await request(RetryOperationDocument, { input: { id } });
+      return data.retryOperation;
     },
 
     async wait(id, waitOptions = {}) {

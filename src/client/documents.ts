@@ -18,6 +18,9 @@ export const OperationFieldsFragment = graphql(`
       message
     }
     timeoutMs
+    retryOf {
+      id
+    }
     createdAt
     updatedAt
     startedAt
@@ -112,6 +115,31 @@ export const CancelOperationDocument = graphql(`
       ... on ValidationError {
         message
         field
+      }
+    }
+  }
+`);
+
+export const RetryOperationDocument = graphql(`
+  mutation RetryOperation($input: RetryOperationInput!) {
+    retryOperation(input: $input) {
+      __typename
+      ... on RetryOperationSuccess {
+        operation {
+          ...OperationFields
+        }
+      }
+      ... on NotFoundError {
+        message
+        id
+      }
+      ... on ValidationError {
+        message
+        field
+      }
+      ... on RateLimitedError {
+        message
+        retryAfterMs
       }
     }
   }

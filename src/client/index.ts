@@ -23,6 +23,7 @@ export {
   type OperationPage,
   type OperationsClient,
   type OperationsClientOptions,
+  type RetryResult,
   type StartResult,
   type Viewer,
   type WatchTokenResult,

@@ -35,6 +35,21 @@ export class ValidationError extends Error {
   }
 }
 
+/**
+ * A per-owner quota refused a start (too many active operations, or too many starts in a minute);
+ * nothing was stored (SEMANTICS.md, "Quotas and fairness").
+ */
+export class RateLimitedError extends Error {
+  override readonly name = 'RateLimitedError';
+  constructor(
+    message: string,
+    /** How long to wait before a start can succeed. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Which backing service failed. */
 export type BackingService = 'database' | 'event bus';
 

@@ -9,8 +9,10 @@ import { createLogPageReader } from './log-pages.js';
 import type { JsonValue, LogEntry, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
 import { readPage } from './page-reader.js';
-import type { OperationFilter, OperationStore, PageKey } from './ports.js';
+import type { InsertResult, OperationFilter, OperationStore, PageKey } from './ports.js';
+import { isDone } from './status.js';
 import { isWellFormedText, requireWellFormedJson, requireWellFormedText } from './text.js';
+import type { NewOperation } from './transitions.js';
 import * as transitions from './transitions.js';
 import { type WaitRequest, waitForDone } from './wait.js';
 import { silentStream } from './watch-links.js';
@@ -94,6 +96,13 @@ export interface OperationsService {
     viewer: Viewer,
     request: StartRequest,
   ): Promise<{ operation: OperationRecord; deduplicated: boolean }>;
+  /**
+   * Starts a new run of a done operation: same kind, input and timeoutMs, owned by its owner, with
+   * `retryOf` pointing back. `id` is the parsed raw id (null when malformed), `givenId` as sent.
+   * Throws `NotFoundError` when the viewer may not see it, `ValidationError` when it is not done
+   * (or its kind or input is no longer accepted). Goes through the same start path as `start`.
+   */
+  retry(viewer: Viewer, id: string | null, givenId: string): Promise<OperationRecord>;
   /** Requests cancellation; `id` is the parsed raw id (null when malformed), `givenId` as sent. */
   cancel(
     viewer: Viewer,
@@ -172,6 +181,16 @@ export function createOperationsService(deps: {
   const { store, commit, registry, feed } = deps;
   const clock = deps.clock ?? (() => new Date());
 
+  /**
+   * The one path by which new operations are stored, for `start` and `retry` alike: whatever
+   * limits a start applies here. `actor` is who asked (`user:<sub>`), `op.ownerId` whose it is.
+   */
+  function launch(op: Omit<NewOperation, 'id'>, actor: string): Promise<InsertResult> {
+    const now = clock();
+    const record = transitions.create({ id: newOperationId(now.getTime()), ...op }, now);
+    return commit.insert(record, new Date(now.getTime() - LIMITS.idempotencyWindowMs), actor);
+  }
+
   return {
     async start(viewer, request) {
       const parsed = StartSchema.safeParse(request);
@@ -194,21 +213,8 @@ export function createOperationsService(deps: {
       if (!handler) throw new UnknownKindError(kind);
       handler.parseInput(input); // throws ValidationError with the field inside input
 
-      const now = clock();
-      const record = transitions.create(
-        {
-          id: newOperationId(now.getTime()),
-          kind,
-          ownerId: viewer.id,
-          input,
-          idempotencyKey,
-          timeoutMs,
-        },
-        now,
-      );
-      const result = await commit.insert(
-        record,
-        new Date(now.getTime() - LIMITS.idempotencyWindowMs),
+      const result = await launch(
+        { kind, ownerId: viewer.id, input, idempotencyKey, timeoutMs, retryOf: null },
         `user:${viewer.id}`,
       );
       if (result.inserted) return { operation: result.record, deduplicated: false };
@@ -220,6 +226,50 @@ export function createOperationsService(deps: {
         );
       }
       return { operation: existing, deduplicated: true };
+    },
+
+    async retry(viewer, id, givenId) {
+      // Found, foreign and malformed ids cost the same one read (SEMANTICS.md, "Authorization").
+      const original = await store.get(id ?? '');
+      if (original === null || id === null || !canSee(viewer, original)) {
+        throw new NotFoundError(givenId);
+      }
+      if (!isDone(original.status)) {
+        throw new ValidationError(
+          `id: the operation is ${original.status}; only a done operation can be retried.`,
+          'id',
+        );
+      }
+      const handler = registry.get(original.kind);
+      if (!handler) {
+        throw new ValidationError(
+          `id: no handler is registered for kind "${original.kind}" any more.`,
+          'id',
+        );
+      }
+      try {
+        handler.parseInput(original.input); // the handler may have grown stricter since
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        throw new ValidationError(
+          `id: its input is no longer accepted by kind "${original.kind}" (${error.message})`,
+          'id',
+        );
+      }
+      const result = await launch(
+        {
+          kind: original.kind,
+          ownerId: original.ownerId,
+          input: original.input,
+          idempotencyKey: null,
+          timeoutMs: original.timeoutMs,
+          retryOf: original.id,
+        },
+        `user:${viewer.id}`,
+      );
+      // Without an idempotency key every insert is a new row.
+      if (!result.inserted) throw new Error('A retry without an idempotency key was deduplicated.');
+      return result.record;
     },
 
     async cancel(viewer, id, givenId, reason) {

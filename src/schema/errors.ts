@@ -1,6 +1,7 @@
 import {
   NotFoundError,
   OperationFinishedError,
+  RateLimitedError,
   UnknownKindError,
   ValidationError,
 } from '../operations/errors.js';
@@ -45,6 +46,19 @@ builder.objectType(ValidationError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ValidationError,
   fields: (t) => ({ field: t.exposeString('field', { nullable: true }) }),
+});
+
+builder.objectType(RateLimitedError, {
+  name: 'RateLimitedError',
+  description:
+    'A per-owner quota refused the start (too many active operations, or too many starts in a minute); nothing was stored.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof RateLimitedError,
+  fields: (t) => ({
+    retryAfterMs: t.exposeInt('retryAfterMs', {
+      description: 'How long to wait before a start can succeed.',
+    }),
+  }),
 });
 
 export { toGlobalId };

@@ -1,6 +1,7 @@
 import {
   NotFoundError,
   OperationFinishedError,
+  RateLimitedError,
   UnknownKindError,
   ValidationError,
 } from '../operations/errors.js';
@@ -34,6 +35,12 @@ const CancelOperationInput = builder.inputType('CancelOperationInput', {
   }),
 });
 
+const RetryOperationInput = builder.inputType('RetryOperationInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'The global ID or the raw ID of a done operation.' }),
+  }),
+});
+
 const StartOperationSuccess = builder
   .objectRef<{ operation: OperationRecord; deduplicated: boolean }>('StartOperationSuccess')
   .implement({
@@ -56,6 +63,15 @@ const CancelOperationSuccess = builder
     }),
   });
 
+const RetryOperationSuccess = builder
+  .objectRef<{ retry: OperationRecord }>('RetryOperationSuccess')
+  .implement({
+    isTypeOf: (value) => typeof value === 'object' && value !== null && 'retry' in value,
+    fields: (t) => ({
+      operation: t.field({ type: OperationRef, resolve: (r) => r.retry }),
+    }),
+  });
+
 builder.mutationFields((t) => ({
   startOperation: t.field({
     type: StartOperationSuccess,
@@ -68,6 +84,22 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: StartOperationInput, required: true }) },
     resolve: (_root, { input }, { operations, viewer }) => operations.start(viewer, input),
+  }),
+  retryOperation: t.field({
+    type: RetryOperationSuccess,
+    description:
+      "Starts a new operation with the same kind and input as a done one; the new one's retryOf points back.",
+    authScopes: { authenticated: true },
+    complexity: COST.write,
+    errors: {
+      types: [NotFoundError, ValidationError, RateLimitedError],
+      directResult: true,
+      union: { name: 'RetryOperationResult' },
+    },
+    args: { input: t.arg({ type: RetryOperationInput, required: true }) },
+    resolve: async (_root, { input }, { operations, viewer }) => ({
+      retry: await operations.retry(viewer, parseOperationId(input.id), input.id),
+    }),
   }),
   cancelOperation: t.field({
     type: CancelOperationSuccess,

@@ -84,6 +84,14 @@ builder.node(OperationRef, {
       nullable: true,
       description: 'The deadline given at start, in milliseconds from startedAt.',
     }),
+    retryOf: t.field({
+      type: OperationRef,
+      nullable: true,
+      description:
+        'The done operation this one retries, when it was started by retryOperation and the viewer may see it.',
+      resolve: (op, _args, { operations, viewer }) =>
+        op.retryOf === null ? null : operations.get(viewer, op.retryOf),
+    }),
   }),
 });
 

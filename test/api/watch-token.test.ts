@@ -33,6 +33,11 @@ const MUTATIONS: Array<[string, string, (id: string) => Record<string, unknown>]
     (id) => ({ id }),
   ],
   [
+    'retryOperation of its own operation',
+    `mutation($id: ID!) { retryOperation(input: { id: $id }) { __typename } }`,
+    (id) => ({ id }),
+  ],
+  [
     'createWatchToken (a longer life for itself)',
     `mutation($id: ID!) { createWatchToken(input: { id: $id, ttlSeconds: 86400 }) { __typename } }`,
     (id) => ({ id }),

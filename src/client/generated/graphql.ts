@@ -26,6 +26,11 @@ export type OperationStatus =
   | 'RUNNING'
   | 'SUCCEEDED';
 
+export type RetryOperationInput = {
+  /** The global ID or the raw ID of a done operation. */
+  id: string | number;
+};
+
 export type StartOperationInput = {
   /** Same owner + same key within 24 hours returns the operation started first, instead of a new one. */
   idempotencyKey?: string | null | undefined;
@@ -35,7 +40,7 @@ export type StartOperationInput = {
   timeoutMs?: number | null | undefined;
 };
 
-export type OperationFieldsFragment = { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null };
+export type OperationFieldsFragment = { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null };
 
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -47,7 +52,7 @@ export type GetOperationQueryVariables = Exact<{
 }>;
 
 
-export type GetOperationQuery = { operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } | null };
+export type GetOperationQuery = { operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } | null };
 
 export type ListOperationsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -58,7 +63,7 @@ export type ListOperationsQueryVariables = Exact<{
 }>;
 
 
-export type ListOperationsQuery = { operations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }> } };
+export type ListOperationsQuery = { operations: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }> } };
 
 export type StartOperationMutationVariables = Exact<{
   input: StartOperationInput;
@@ -66,7 +71,7 @@ export type StartOperationMutationVariables = Exact<{
 
 
 export type StartOperationMutation = { startOperation:
-    | { __typename: 'StartOperationSuccess', deduplicated: boolean, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
+    | { __typename: 'StartOperationSuccess', deduplicated: boolean, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }
     | { __typename: 'UnknownKindError', message: string, kind: string }
     | { __typename: 'ValidationError', message: string, field: string | null }
    };
@@ -77,9 +82,21 @@ export type CancelOperationMutationVariables = Exact<{
 
 
 export type CancelOperationMutation = { cancelOperation:
-    | { __typename: 'CancelOperationSuccess', operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
+    | { __typename: 'CancelOperationSuccess', operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }
     | { __typename: 'NotFoundError', message: string, id: string }
-    | { __typename: 'OperationFinishedError', message: string, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
+    | { __typename: 'OperationFinishedError', message: string, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }
+    | { __typename: 'ValidationError', message: string, field: string | null }
+   };
+
+export type RetryOperationMutationVariables = Exact<{
+  input: RetryOperationInput;
+}>;
+
+
+export type RetryOperationMutation = { retryOperation:
+    | { __typename: 'NotFoundError', message: string, id: string }
+    | { __typename: 'RateLimitedError', message: string, retryAfterMs: number }
+    | { __typename: 'RetryOperationSuccess', operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }
     | { __typename: 'ValidationError', message: string, field: string | null }
    };
 
@@ -89,7 +106,7 @@ export type CreateWatchTokenMutationVariables = Exact<{
 
 
 export type CreateWatchTokenMutation = { createWatchToken:
-    | { __typename: 'CreateWatchTokenSuccess', token: string, expiresAt: string, watchUrl: string, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } }
+    | { __typename: 'CreateWatchTokenSuccess', token: string, expiresAt: string, watchUrl: string, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }
     | { __typename: 'NotFoundError', message: string, id: string }
     | { __typename: 'ValidationError', message: string, field: string | null }
    };
@@ -119,7 +136,7 @@ export type WatchOperationSubscriptionVariables = Exact<{
 }>;
 
 
-export type WatchOperationSubscription = { operationUpdated: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } };
+export type WatchOperationSubscription = { operationUpdated: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } };
 
 export type WatchOperationsSubscriptionVariables = Exact<{
   status?: Array<OperationStatus> | OperationStatus | null | undefined;
@@ -127,7 +144,7 @@ export type WatchOperationsSubscriptionVariables = Exact<{
 }>;
 
 
-export type WatchOperationsSubscription = { operationsUpdated: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } };
+export type WatchOperationsSubscription = { operationsUpdated: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } };
 
 export type OperationKindsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -140,7 +157,7 @@ export type WaitOperationQueryVariables = Exact<{
 }>;
 
 
-export type WaitOperationQuery = { waitOperation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null } | null };
+export type WaitOperationQuery = { waitOperation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } | null };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -177,6 +194,9 @@ export const OperationFieldsFragmentDoc = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -216,6 +236,9 @@ export const GetOperationDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -261,6 +284,9 @@ export const ListOperationsDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -305,6 +331,9 @@ export const StartOperationDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -354,6 +383,9 @@ export const CancelOperationDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -362,6 +394,56 @@ export const CancelOperationDocument = new TypedDocumentString(`
   cancelledBy
   cancelReason
 }`) as unknown as TypedDocumentString<CancelOperationMutation, CancelOperationMutationVariables>;
+export const RetryOperationDocument = new TypedDocumentString(`
+    mutation RetryOperation($input: RetryOperationInput!) {
+  retryOperation(input: $input) {
+    __typename
+    ... on RetryOperationSuccess {
+      operation {
+        ...OperationFields
+      }
+    }
+    ... on NotFoundError {
+      message
+      id
+    }
+    ... on ValidationError {
+      message
+      field
+    }
+    ... on RateLimitedError {
+      message
+      retryAfterMs
+    }
+  }
+}
+    fragment OperationFields on Operation {
+  id
+  kind
+  status
+  progress
+  message
+  ownerId
+  revision
+  done
+  input
+  result
+  error {
+    code
+    message
+  }
+  timeoutMs
+  retryOf {
+    id
+  }
+  createdAt
+  updatedAt
+  startedAt
+  finishedAt
+  cancelRequestedAt
+  cancelledBy
+  cancelReason
+}`) as unknown as TypedDocumentString<RetryOperationMutation, RetryOperationMutationVariables>;
 export const CreateWatchTokenDocument = new TypedDocumentString(`
     mutation CreateWatchToken($input: CreateWatchTokenInput!) {
   createWatchToken(input: $input) {
@@ -400,6 +482,9 @@ export const CreateWatchTokenDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -470,6 +555,9 @@ export const WatchOperationDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -500,6 +588,9 @@ export const WatchOperationsDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt
@@ -540,6 +631,9 @@ export const WaitOperationDocument = new TypedDocumentString(`
     message
   }
   timeoutMs
+  retryOf {
+    id
+  }
   createdAt
   updatedAt
   startedAt

@@ -15,6 +15,7 @@
     "Error": [
       "NotFoundError",
       "OperationFinishedError",
+      "RateLimitedError",
       "UnknownKindError",
       "ValidationError"
     ],
@@ -23,6 +24,12 @@
     ],
     "RenewSessionResult": [
       "RenewSessionSuccess",
+      "ValidationError"
+    ],
+    "RetryOperationResult": [
+      "NotFoundError",
+      "RateLimitedError",
+      "RetryOperationSuccess",
       "ValidationError"
     ],
     "StartOperationResult": [
@@ -48,6 +55,7 @@
     "Error": [
       "NotFoundError",
       "OperationFinishedError",
+      "RateLimitedError",
       "UnknownKindError",
       "ValidationError"
     ],
@@ -56,6 +64,12 @@
     ],
     "RenewSessionResult": [
       "RenewSessionSuccess",
+      "ValidationError"
+    ],
+    "RetryOperationResult": [
+      "NotFoundError",
+      "RateLimitedError",
+      "RetryOperationSuccess",
       "ValidationError"
     ],
     "StartOperationResult": [
