@@ -9,7 +9,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { DEV_WATCH_SECRET_FILE, loadOrCreateDevSecret } from './auth/dev-key.js';
 import { createVerifier, keysFromConfig, mintToken } from './auth/jwt.js';
 import { userQuota } from './auth/viewer.js';
-import { createWatchTokens, watchTokenKey } from './auth/watch-token.js';
+import { createWatchTokens, disabledWatchTokens, watchTokenKey } from './auth/watch-token.js';
 import { createMemoryBus } from './bus/memory-bus.js';
 import { createRedisBus } from './bus/redis-bus.js';
 import type { Config } from './config.js';
@@ -118,12 +118,18 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const verifier = createVerifier(keys, config.jwt);
   // Watch tokens have a key of their own: in production a setting every instance shares, in
   // development one generated beside the development secret.
-  const watchTokens = createWatchTokens(
-    watchTokenKey(
-      config.watchTokenSecret ?? loadOrCreateDevSecret(config.dataDir, DEV_WATCH_SECRET_FILE),
-    ),
-    config.jwt,
-  );
+  const watchTokens =
+    config.production && config.watchTokenSecret === null
+      ? disabledWatchTokens()
+      : createWatchTokens(
+          watchTokenKey(
+            config.watchTokenSecret ?? loadOrCreateDevSecret(config.dataDir, DEV_WATCH_SECRET_FILE),
+          ),
+          config.jwt,
+        );
+  if (config.production && config.watchTokenSecret === null) {
+    logger.warn('watch links are disabled: set WATCH_TOKEN_SECRET to enable them');
+  }
   const authenticator = createAuthenticator(verifier, watchTokens);
   const devToken =
     devSecret === null

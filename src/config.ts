@@ -51,7 +51,8 @@ export interface Config {
   readonly jwt: JwtConfig;
   /**
    * `WATCH_TOKEN_SECRET`: the HS256 key of watch tokens (read-only links to one operation), the
-   * same on every instance; null outside production makes a development one in `dataDir`.
+   * same on every instance; null outside production makes a development one in `dataDir`, null in
+   * production turns watch links off (`createWatchToken` answers `WATCH_LINKS_DISABLED`).
    */
   readonly watchTokenSecret: string | null;
   /**
@@ -319,11 +320,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   // A key of its own: with one secret for both, only claims would tell the two kinds apart.
   if (watchTokenSecret !== null && watchTokenSecret === secret) {
     throw new ConfigError('WATCH_TOKEN_SECRET: must differ from JWT_SECRET.');
-  }
-  if (production && watchTokenSecret === null) {
-    throw new ConfigError(
-      'Set WATCH_TOKEN_SECRET (at least 32 characters, the same on every instance) to run with NODE_ENV=production: it signs watch links.',
-    );
   }
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError(

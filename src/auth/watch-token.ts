@@ -1,5 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt, { type Jwt } from 'jsonwebtoken';
+import { WatchLinksDisabledError } from '../operations/errors.js';
 import { AuthFailureKind, type AuthResult, authFailure } from './jwt.js';
 
 /**
@@ -43,6 +44,19 @@ export function watchTokenKey(secret: string): KeyObject {
   if ((key.symmetricKeySize ?? 0) < 32)
     throw new Error('A watch token key must be 32 bytes or more.');
   return key;
+}
+
+/**
+ * Watch tokens when the server has no key for them (production without `WATCH_TOKEN_SECRET`):
+ * minting throws `WatchLinksDisabledError`, and no token verifies.
+ */
+export function disabledWatchTokens(): WatchTokens {
+  return {
+    mint() {
+      throw new WatchLinksDisabledError();
+    },
+    verify: () => authFailure('watch links are disabled on this server'),
+  };
 }
 
 /** Watch tokens signed with `key` (HS256 only); `now` is injectable for tests. */

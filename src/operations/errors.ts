@@ -69,6 +69,19 @@ export class UnavailableError extends Error {
 }
 
 /**
+ * Watch links are off on this server: production without `WATCH_TOKEN_SECRET`. Nothing was
+ * changed; the message says how to turn them on.
+ */
+export class WatchLinksDisabledError extends Error {
+  override readonly name = 'WatchLinksDisabledError';
+  constructor() {
+    super(
+      'Watch links are disabled on this server: it runs in production without WATCH_TOKEN_SECRET.',
+    );
+  }
+}
+
+/**
  * A live stream's reader fell so far behind that keeping every status change for it would take
  * unbounded memory; its stream was ended instead (status changes are never skipped).
  */

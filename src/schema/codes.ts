@@ -15,6 +15,8 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** A live stream fell too far behind its reader and was ended; subscribe again. */
   SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  /** `createWatchToken` on a server without a watch token key (production without `WATCH_TOKEN_SECRET`). */
+  WatchLinksDisabled: 'WATCH_LINKS_DISABLED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -58,6 +60,11 @@ export function costLimitExceeded(cost: number, limit: number): GraphQLError {
       },
     },
   );
+}
+
+/** Watch links are off on this server; nothing was changed. */
+export function watchLinksDisabled(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.WatchLinksDisabled } });
 }
 
 /** A live stream was ended because its reader fell too far behind (status changes never skip). */

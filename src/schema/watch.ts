@@ -1,7 +1,8 @@
 import type { Viewer } from '../auth/viewer.js';
-import { NotFoundError, ValidationError } from '../operations/errors.js';
+import { NotFoundError, ValidationError, WatchLinksDisabledError } from '../operations/errors.js';
 import { type WatchGrant, watchPageUrl } from '../operations/watch-links.js';
 import { builder } from './builder.js';
+import { watchLinksDisabled } from './codes.js';
 import { COST } from './cost.js';
 import { parseOperationId } from './ids.js';
 import { OperationRef } from './operation.js';
@@ -58,13 +59,17 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: CreateWatchTokenInput, required: true }) },
     resolve: async (_root, { input }, { watchLinks, viewer, publicBase }) => {
-      const grant = await watchLinks.create(
-        viewer,
-        parseOperationId(input.id),
-        input.id,
-        input.ttlSeconds,
-      );
-      return { ...grant, watchUrl: watchPageUrl(publicBase, grant.token) };
+      try {
+        const grant = await watchLinks.create(
+          viewer,
+          parseOperationId(input.id),
+          input.id,
+          input.ttlSeconds,
+        );
+        return { ...grant, watchUrl: watchPageUrl(publicBase, grant.token) };
+      } catch (error) {
+        throw error instanceof WatchLinksDisabledError ? watchLinksDisabled(error.message) : error;
+      }
     },
   }),
   renewSession: t.field({

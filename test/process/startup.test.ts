@@ -6,7 +6,13 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { gql, OPERATION_SELECTION, userClient, wsClient } from '../helpers/clients.js';
 import { type ServerProcess, spawnServer } from '../helpers/process.js';
+import { tokenFor } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
+import { CREATE_WATCH_TOKEN, mintTestWatchToken } from '../helpers/watch.js';
+
+/** `createWatchToken` as sent, the whole reply. */
+const createWatchTokenReply = (url: string, token: string, id: string) =>
+  gql(url, token, CREATE_WATCH_TOKEN, { input: { id } });
 
 const root = resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -98,6 +104,60 @@ describe('start-up', () => {
     expect(output).toContain('longrun: configuration error:');
     expect(output).toMatch(/JWT_SECRET/);
     expect(output).not.toContain('Authorization: Bearer');
+  });
+
+  it('starts in production without WATCH_TOKEN_SECRET, with watch links off and one warning', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'longrun-nowatch-'));
+    try {
+      // Only what a generic launcher passes: a key, the mode, where to listen and the database.
+      const server = spawnServer(
+        {
+          NODE_ENV: 'production',
+          WATCH_TOKEN_SECRET: undefined,
+          DATABASE_URL: join(dataDir, 'prod.sqlite'),
+        },
+        dataDir,
+      );
+      const url = await server.listening;
+      const warnings = server.lines.filter((line) => line.includes('"level":"warn"'));
+      expect(warnings).toEqual([expect.stringContaining('watch links are disabled')]);
+      expect(warnings[0]).toContain('WATCH_TOKEN_SECRET');
+
+      const token = tokenFor('alice');
+      const started = await gql<{ startOperation: { operation: { id: string } } }>(
+        url,
+        token,
+        `mutation { startOperation(input: { kind: "demo.sleep", input: { ms: 60000, steps: 1 } }) {
+          ... on StartOperationSuccess { operation { id } } } }`,
+      );
+      const id = started.body.data?.startOperation.operation.id ?? '';
+      expect(id).not.toBe('');
+      const before = await gql(url, token, `query($id: ID!) { operation(id: $id) { revision } }`, {
+        id,
+      });
+
+      const refused = await createWatchTokenReply(url, token, id);
+      expect(refused.body.data ?? null).toBeNull();
+      expect(refused.body.errors).toEqual([
+        expect.objectContaining({
+          message:
+            'Watch links are disabled on this server: it runs in production without WATCH_TOKEN_SECRET.',
+          extensions: { code: 'WATCH_LINKS_DISABLED' },
+        }),
+      ]);
+      const after = await gql(url, token, `query($id: ID!) { operation(id: $id) { revision } }`, {
+        id,
+      });
+      expect(after.body).toEqual(before.body);
+
+      // A watch token signed with any key is refused: there is none to check it with.
+      const forged = await gql(url, mintTestWatchToken('alice', id, 600), '{ viewer { id } }');
+      expect(forged.status).toBe(401);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it.each([
