@@ -1,0 +1,429 @@
+/**
+ * `npm run bench`: longrun beside a minimal raw-`ws` server (bench/limit-server.ts) in one run,
+ * each scenario on a freshly started server, the load from a separate process (bench/load.ts);
+ * every figure is printed with its ratio to the limit's, and docs/benchmarks.md is rewritten.
+ *
+ *   npm run bench                                  # every scenario at its full size
+ *   npm run bench -- fanout --subs 1000            # one scenario, one size
+ *   npm run bench -- --quick                       # small sizes, a few seconds each
+ *   npm run bench -- mutations --cpu-prof          # CPU profiles of the servers (bench/profiles)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { mintToken } from '../src/auth/jwt.js';
+import { type Bar, renderChart, type Series } from './lib/chart.js';
+import type { LoadOptions } from './load.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SCENARIOS = ['fanout', 'mutations', 'idlemem', 'dashboard'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const TARGETS = ['limit', 'project'] as const;
+type Target = (typeof TARGETS)[number];
+
+const USAGE = `Usage: npm run bench -- [fanout|mutations|idlemem|dashboard ...] [options]
+  --subs 100,1000,5000   fanout sockets (each watching --ops operations); idlemem sockets (default 5000)
+  --ops 5                operations cancelled one by one in fanout
+  --dashboard-ops 1000   operations reporting progress 10/s in dashboard
+  --feeds 50             admin operationsUpdated subscribers in dashboard
+  --duration 10          seconds of load in mutations and dashboard
+  --conns 32             HTTP clients in mutations
+  --quick                small sizes and short runs (a look, not figures to keep)
+  --targets limit,project
+  --cpu-prof             write each server's CPU profile to bench/profiles/
+  --no-write             do not rewrite docs/benchmarks.md and docs/benchmarks.svg`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    subs: { type: 'string' },
+    ops: { type: 'string', default: '5' },
+    'dashboard-ops': { type: 'string' },
+    feeds: { type: 'string' },
+    duration: { type: 'string' },
+    conns: { type: 'string', default: '32' },
+    quick: { type: 'boolean', default: false },
+    targets: { type: 'string', default: TARGETS.join(',') },
+    'cpu-prof': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const unknown = positionals.filter((name) => !SCENARIOS.includes(name as Scenario));
+if (unknown.length > 0) {
+  process.stderr.write(`Unknown scenario ${unknown.join(', ')}\n${USAGE}\n`);
+  process.exit(2);
+}
+const scenarios: readonly Scenario[] =
+  positionals.length > 0 ? (positionals as Scenario[]) : SCENARIOS;
+const targets = values.targets.split(',') as Target[];
+const quick = values.quick;
+const numbers = (text: string | undefined) => text?.split(',').map(Number);
+const fanoutSubs = numbers(values.subs) ?? (quick ? [100] : [100, 1000, 5000]);
+const idleSubs = numbers(values.subs) ?? [quick ? 1000 : 5000];
+const sizes = {
+  ops: Number(values.ops),
+  conns: Number(values.conns),
+  duration: Number(values.duration ?? (quick ? 3 : 10)),
+  dashboardOps: Number(values['dashboard-ops'] ?? (quick ? 200 : 1000)),
+  feeds: Number(values.feeds ?? (quick ? 10 : 50)),
+};
+
+const jwtSecret = randomBytes(32).toString('base64url');
+const key = createSecretKey(Buffer.from(jwtSecret, 'utf8'));
+const token = mintToken({ sub: 'bench-user', ttlSec: 3600 }, key, 'HS256');
+const adminToken = mintToken({ sub: 'bench-admin', admin: true, ttlSec: 3600 }, key, 'HS256');
+const profiles = join(root, 'bench', 'profiles');
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+interface Running {
+  readonly pid: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts one target on a free port with a fresh data directory; resolves once /readyz answers. */
+async function startServer(target: Target, scenario: Scenario): Promise<Running> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
+  const script = target === 'limit' ? 'bench/limit-server.ts' : 'src/main.ts';
+  const flags = values['cpu-prof']
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profiles}`,
+        `--cpu-prof-name=${target}-${scenario}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
+  if (values['cpu-prof']) mkdirSync(profiles, { recursive: true });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: jwtSecret,
+      DATA_DIR: dataDir,
+      DATABASE_URL: join(dataDir, 'bench.sqlite'),
+      // One bench user drives all the load: lift the per-owner quotas and caps.
+      MAX_CONCURRENT_RUNS: String(
+        scenario === 'dashboard' ? Math.min(1000, sizes.dashboardOps) : 64,
+      ),
+      MAX_RUNS_PER_OWNER: String(
+        scenario === 'dashboard' ? Math.min(1000, sizes.dashboardOps) : 64,
+      ),
+      MAX_ACTIVE_PER_OWNER: '1000000',
+      START_RATE_PER_MINUTE: '100000000',
+      MAX_SOCKETS_PER_USER: '1000000',
+      MAX_SUBSCRIPTIONS_PER_USER: '1000000',
+    },
+  });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString('utf8')).slice(-4000);
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${target} exited at start:\n${log}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${target} not ready after 60 s:\n${log}`);
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return {
+    pid: child.pid ?? 0,
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Figures = Record<string, number | number[]>;
+
+/** Runs the load process for one scenario against one started server. */
+function runLoad(options: LoadOptions): Promise<Figures> {
+  return new Promise((resolveLoad, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'bench', 'load.ts'), JSON.stringify(options)],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolveLoad(JSON.parse(line) as Figures);
+      else reject(new Error(`load ${options.scenario} exited ${code}: ${out.slice(-500)}`));
+    });
+  });
+}
+
+interface Row {
+  readonly scenario: Scenario;
+  readonly size: string;
+  readonly results: Partial<Record<Target, Figures | { error: string }>>;
+}
+
+async function measure(scenario: Scenario, subs: number, ops: number, size: string): Promise<Row> {
+  const results: Row['results'] = {};
+  for (const target of targets) {
+    process.stderr.write(`${scenario} ${size}: ${target}...\n`);
+    let server: Running | null = null;
+    try {
+      server = await startServer(target, scenario);
+      results[target] = await runLoad({
+        scenario,
+        url: server.url,
+        token,
+        adminToken,
+        serverPid: server.pid,
+        subs,
+        ops,
+        conns: sizes.conns,
+        duration: sizes.duration,
+      });
+    } catch (error) {
+      results[target] = { error: error instanceof Error ? error.message : String(error) };
+      process.stderr.write(`  failed: ${results[target].error}\n`);
+    } finally {
+      await server?.stop();
+    }
+  }
+  return { scenario, size, results };
+}
+
+/** Which figures each scenario shows, and whether lower is better. */
+const MEASURES: Record<Scenario, readonly [key: string, label: string, lowerIsBetter: boolean][]> =
+  {
+    fanout: [
+      ['firstP50', 'CANCELLING p50 (ms)', true],
+      ['firstP99', 'CANCELLING p99 (ms)', true],
+      ['firstMax', 'CANCELLING max (ms)', true],
+      ['doneP99', 'CANCELLED p99 (ms)', true],
+      ['eventsPerSec', 'events/s', false],
+      ['lost', 'lost events', true],
+      ['serverCpuSec', 'server CPU (s)', true],
+    ],
+    mutations: [
+      ['reqPerSec', 'req/s', false],
+      ['p50', 'p50 (ms)', true],
+      ['p99', 'p99 (ms)', true],
+      ['errors', 'errors', true],
+    ],
+    idlemem: [
+      ['kibPerSub', 'RSS per subscription (KiB)', true],
+      ['rssBeforeMiB', 'RSS before sockets (MiB)', true],
+    ],
+    dashboard: [
+      ['eventsPerSec', 'delivered events/s', false],
+      ['p50', 'latency p50 (ms)', true],
+      ['p99', 'latency p99 (ms)', true],
+      ['cancelledMissed', 'CANCELLED missed', true],
+      ['rssStartMiB', 'RSS at start (MiB)', true],
+      ['rssEndMiB', 'RSS at end (MiB)', true],
+    ],
+  };
+
+const format = (value: number) =>
+  Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(value < 10 ? 2 : 1);
+
+/** The project's figure over the limit's (NaN when either is missing or the limit's is 0). */
+function ratio(row: Row, key: string): number {
+  const limit = row.results.limit;
+  const project = row.results.project;
+  if (!limit || !project || 'error' in limit || 'error' in project) return Number.NaN;
+  const a = project[key];
+  const b = limit[key];
+  return typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : Number.NaN;
+}
+
+function table(rows: readonly Row[]): string {
+  const lines = [
+    '| scenario | measure | limit | longrun | longrun / limit |',
+    '|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    for (const [key, label] of MEASURES[row.scenario]) {
+      const cell = (target: Target) => {
+        const figures = row.results[target];
+        if (!figures) return '-';
+        if ('error' in figures) return 'failed';
+        const value = figures[key];
+        return typeof value === 'number' ? format(value) : '-';
+      };
+      const r = ratio(row, key);
+      lines.push(
+        `| ${row.scenario} ${row.size} | ${label} | ${cell('limit')} | ${cell('project')} | ${Number.isNaN(r) ? '-' : `x${r.toFixed(2)}`} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The bars of the chart: each headline measure as a cost factor against the limit. */
+function bars(rows: readonly Row[]): Bar[] {
+  const headline: Record<Scenario, readonly [string, string, boolean][]> = {
+    fanout: [
+      ['firstP99', 'CANCELLING p99', true],
+      ['eventsPerSec', 'events/s', false],
+    ],
+    mutations: [
+      ['reqPerSec', 'req/s', false],
+      ['p99', 'p99', true],
+    ],
+    idlemem: [['kibPerSub', 'RSS per subscription', true]],
+    dashboard: [
+      ['eventsPerSec', 'delivered events/s', false],
+      ['p99', 'latency p99', true],
+    ],
+  };
+  return rows.flatMap((row) =>
+    headline[row.scenario].map(([key, label, lowerIsBetter]) => {
+      const r = ratio(row, key);
+      return { label: `${row.scenario} ${row.size}: ${label}`, factor: lowerIsBetter ? r : 1 / r };
+    }),
+  );
+}
+
+function machine(): string {
+  const cpu = cpus();
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  return [
+    `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}`,
+    `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    `Linux ${release()}`,
+    `Node ${process.version}`,
+    `commit ${git.stdout.trim() || 'unknown'}`,
+  ].join(', ');
+}
+
+function document(rows: readonly Row[], command: string): string {
+  return `# Benchmarks
+
+Produced by \`${command}\` (bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}; regenerate it
+the same way. Each scenario runs on a freshly started server: \`limit\` is bench/limit-server.ts, a
+minimal raw-\`ws\` server that recognises the same requests by name and writes one pre-serialized
+frame per subscriber (no GraphQL, no store, no authentication: what Node and \`ws\` cost on this
+machine), and \`longrun\` is \`src/main.ts\` with \`NODE_ENV=production\` on a fresh SQLite file, the
+per-owner quotas lifted through the environment because one user drives all the load. The load
+comes from a separate process (bench/load.ts): graphql-transport-ws over raw \`ws\` sockets and
+GraphQL over keep-alive HTTP, tokens signed with the key the server was given.
+
+Machine: ${machine()}. The machine is shared and noisy: compare the ratios of one run, never
+absolute figures across runs.
+
+![longrun against the limit](benchmarks.svg)
+
+${table(rows)}
+
+## Scenarios
+
+- **fanout**: S sockets, each subscribed with \`operationUpdated\` to the same ${sizes.ops} RUNNING
+  operations, which are cancelled one at a time. Latency from the cancel mutation sent to
+  CANCELLING and to CANCELLED received, over every subscription; events/s is the events
+  delivered over the time from each cancel to its last event; lost events are those never
+  received (every subscriber must see both status changes of every operation).
+- **mutations**: ${sizes.conns} HTTP clients loop \`startOperation\` then \`cancelOperation\` for
+  ${sizes.duration} s; every request counts, durable SQLite writes for longrun.
+- **idlemem**: server RSS growth per idle socket holding one \`operationUpdated\` subscription.
+- **dashboard**: ${sizes.dashboardOps} RUNNING operations each reporting progress ten times a
+  second, ${sizes.feeds} admin sockets following \`operationsUpdated\` for ${sizes.duration} s:
+  delivered events/s, latency from an event's \`updatedAt\` to its arrival, server RSS each
+  second; then every operation is cancelled and each subscriber must see every CANCELLED.
+
+## Reproduce
+
+\`\`\`sh
+npm run bench                                  # everything, about 5 minutes
+npm run bench -- fanout --subs 1000            # one scenario at one size
+npm run bench -- --quick --no-write            # a quick look
+npm run bench -- mutations --cpu-prof          # CPU profiles in bench/profiles/
+\`\`\`
+
+Opening 5,000 sockets on each side needs \`ulimit -n\` above 10,000.
+`;
+}
+
+const rows: Row[] = [];
+for (const scenario of scenarios) {
+  if (scenario === 'fanout') {
+    for (const subs of fanoutSubs) rows.push(await measure(scenario, subs, sizes.ops, `${subs}`));
+  } else if (scenario === 'idlemem') {
+    for (const subs of idleSubs) rows.push(await measure(scenario, subs, 1, `@${subs}`));
+  } else if (scenario === 'mutations') {
+    rows.push(await measure(scenario, 0, 0, `${sizes.conns} clients`));
+  } else {
+    rows.push(
+      await measure(scenario, sizes.feeds, sizes.dashboardOps, `${sizes.dashboardOps} ops`),
+    );
+  }
+}
+process.stdout.write(`\n${table(rows)}\n`);
+for (const row of rows) {
+  for (const target of targets) {
+    const figures = row.results[target];
+    if (figures && 'error' in figures)
+      process.stdout.write(`${row.scenario} ${row.size} ${target}: ${figures.error}\n`);
+  }
+}
+if (!values['no-write'] && !quick) {
+  const memory: Series[] = [];
+  const dashboardRow = rows.find((row) => row.scenario === 'dashboard');
+  for (const [target, colour] of [
+    ['limit', '#1565c0'],
+    ['project', '#c62828'],
+  ] as const) {
+    const figures = dashboardRow?.results[target];
+    if (figures && !('error' in figures) && Array.isArray(figures.rssMiB)) {
+      memory.push({
+        label: target === 'project' ? 'longrun' : 'limit',
+        colour,
+        values: figures.rssMiB,
+      });
+    }
+  }
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  writeFileSync(
+    join(root, 'docs', 'benchmarks.svg'),
+    renderChart('longrun against the raw-ws limit', bars(rows), memory),
+  );
+  writeFileSync(join(root, 'docs', 'benchmarks.md'), document(rows, command));
+  process.stdout.write('wrote docs/benchmarks.md and docs/benchmarks.svg\n');
+}
