@@ -2,7 +2,10 @@
 export const ExitCode = {
   /** Done; `watch` (and `start --watch`): the operation SUCCEEDED. */
   Ok: 0,
-  /** The operation ended FAILED or CANCELLED, the server failed, or `token` could not sign. */
+  /**
+   * The operation ended FAILED or CANCELLED, a quota refused a retry, the server failed, or `token`
+   * could not sign.
+   */
   Failed: 1,
   /** Bad command line: unknown command or option, bad value, unknown kind or invalid input. */
   Usage: 2,
@@ -21,7 +24,8 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 const MEANINGS: Readonly<Record<ExitCode, string>> = {
   [ExitCode.Ok]: 'success (watch: the operation SUCCEEDED)',
-  [ExitCode.Failed]: 'the operation ended FAILED or CANCELLED, or the server failed',
+  [ExitCode.Failed]:
+    'the operation ended FAILED or CANCELLED, a quota refused a retry, or the server failed',
   [ExitCode.Usage]: 'usage: unknown command or option, bad value, unknown kind, invalid input',
   [ExitCode.Unavailable]:
     'cannot connect or authenticate: server unreachable, token missing or refused',

@@ -6,6 +6,7 @@ import { type Command, commandHelp } from './command.js';
 import { cancelCommand } from './commands/cancel.js';
 import { kindsCommand } from './commands/kinds.js';
 import { listCommand } from './commands/list.js';
+import { retryCommand } from './commands/retry.js';
 import { startCommand } from './commands/start.js';
 import { waitCommand } from './commands/wait.js';
 import { watchCommand } from './commands/watch.js';
@@ -23,6 +24,7 @@ const COMMANDS: readonly Command[] = [
   watchCommand,
   waitCommand,
   cancelCommand,
+  retryCommand,
   kindsCommand,
   watchLinkCommand,
 ];
@@ -36,7 +38,7 @@ function usage(): string {
   const width = Math.max(...entries.map(([synopsis]) => synopsis?.length ?? 0));
   return `Usage: longrun <command> [options]
 
-Starts, lists, watches, waits for and cancels longrun operations.
+Starts, lists, watches, waits for, cancels and retries longrun operations.
 
 Commands:
 ${entries.map(([synopsis, summary]) => `  ${synopsis?.padEnd(width)}  ${summary}`).join('\n')}

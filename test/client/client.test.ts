@@ -135,6 +135,40 @@ describe('typed results', () => {
     });
   });
 
+  it('retry returns each member of RetryOperationResult it can here; the new run points back', async () => {
+    const { server, gated } = await gatedServer();
+    const alice = clientFor(server.url, 'alice');
+    const bob = clientFor(server.url, 'bob');
+
+    const op = await startOp(alice, 'test.gated', { attempt: 1 });
+    const run = await gated.started(op.id);
+    expect(await alice.retry(op.id)).toEqual({
+      __typename: 'ValidationError',
+      field: 'id',
+      message: 'id: the operation is RUNNING; only a done operation can be retried.',
+    });
+    run.fail(new Error('flaky'));
+    await waitFor(async () => (await alice.get(op.id))?.done, 'it to fail');
+
+    expect(await bob.retry(op.id)).toEqual({
+      __typename: 'NotFoundError',
+      id: op.id,
+      message: 'No such operation.',
+    });
+    const again = await alice.retry(op.id);
+    if (again.__typename !== 'RetryOperationSuccess') throw new Error(again.message);
+    expect(again.operation).toMatchObject({
+      kind: 'test.gated',
+      input: { attempt: 1 },
+      status: 'PENDING',
+      ownerId: 'alice',
+      retryOf: { id: op.id },
+    });
+    expect((await alice.get(again.operation.id))?.retryOf).toEqual({ id: op.id });
+    expect((await alice.get(op.id))?.retryOf).toBeNull();
+    (await gated.started(again.operation.id)).finish();
+  });
+
   it('get, listPage, list (page by page), events and viewer', async () => {
     const server = await startTestServer();
     const alice = clientFor(server.url, 'alice');
