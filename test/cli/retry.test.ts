@@ -42,7 +42,7 @@ describe('longrun retry', () => {
       expect(plainId).not.toBe(op.id);
 
       expect(json).toMatchObject({ code: 0, stderr: '' });
-      const [printed] = jsonLines(json.stdout) as Retried[];
+      const [printed] = jsonLines(json.stdout) as unknown as Retried[];
       expect(printed).toMatchObject({
         kind: 'demo.sleep',
         input,
@@ -55,7 +55,7 @@ describe('longrun retry', () => {
 
       // The new run fails as the original did: watch's exit code 1, its states one per line.
       expect(watched.code).toBe(1);
-      const states = jsonLines(watched.stdout) as Retried[];
+      const states = jsonLines(watched.stdout) as unknown as Retried[];
       expect(states[0]).toMatchObject({ status: 'PENDING', retryOf: { id: op.id } });
       expect(states.at(-1)).toMatchObject({
         status: 'FAILED',
