@@ -17,10 +17,12 @@ import { demoSleep } from './handlers/demo-sleep.js';
 import type { Handler } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
+import { type AppMetrics, createMetrics } from './metrics/metrics.js';
 import { createCommitter } from './operations/commit.js';
 import { createFeed } from './operations/feed.js';
 import type { EventBus, OperationStore } from './operations/ports.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
+import { OperationStatus } from './operations/status.js';
 import { createWatchLinks } from './operations/watch-links.js';
 import { createRunner } from './runner/runner.js';
 import { schema } from './schema/index.js';
@@ -28,6 +30,7 @@ import { connectStore, type StatementObserver } from './store/connect.js';
 import { createGraphiQLPage } from './transport/graphiql.js';
 import { graphiqlExamples } from './transport/graphiql-examples.js';
 import { createHttpServer } from './transport/http.js';
+import { createMetricsEndpoint } from './transport/metrics-endpoint.js';
 import { createSitePolicy } from './transport/site-policy.js';
 import { SubscriberLimits, type SubscriberUsage } from './transport/subscriber-limits.js';
 import { attachWebSocket } from './transport/websocket.js';
@@ -38,6 +41,12 @@ const FEED_RECHECK_MS = 2_000;
 
 /** How long /readyz waits for the database and the bus. */
 const READY_TIMEOUT_MS = 2_000;
+
+/**
+ * Unfinished operations of one status counted for `/metrics` at most: the scrape's cost stays
+ * bounded however long the queue (a gauge at the cap means at least that many).
+ */
+const UNFINISHED_COUNT_CAP = 100_000;
 
 /** How long the printed development token stays valid. */
 const DEV_TOKEN_TTL_SEC = 7 * 24 * 60 * 60;
@@ -86,6 +95,8 @@ export interface App {
   readonly registry: HandlerRegistry;
   readonly operations: OperationsService;
   readonly store: OperationStore;
+  /** What `/metrics` reports. */
+  readonly metrics: AppMetrics;
   /** Open live streams and sockets, for diagnostics and tests. */
   gauges(): { streams: number; sockets: number; runs: number };
   /**
@@ -104,11 +115,21 @@ export interface App {
 /** The composition root: the only place that picks concrete implementations. */
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
+  const metrics = createMetrics((error) =>
+    logger.warn('reading operation counts for /metrics failed', { error }),
+  );
+  // The transition log names the worker (`worker:<id>`), and Redis its connections, with an
+  // opaque id, never the host name.
+  const workerId = workerIdFor(config.instanceName);
   const store = await connectStore(config.database, logger, { onStatement: options.onStatement });
   const bus: EventBus =
     config.redisUrl === null
       ? createMemoryBus((error) => logger.error('an event listener failed', { error }))
-      : await createRedisBus(config.redisUrl, logger, { channelPrefix: config.redisPrefix });
+      : await createRedisBus(config.redisUrl, logger, {
+          channelPrefix: config.redisPrefix,
+          clientName: `longrun:${workerId}`,
+          onReconnect: (connection) => metrics.busReconnected(connection),
+        });
 
   const devSecret =
     config.jwt.secret === null && config.jwt.publicKey === null && !config.production
@@ -148,15 +169,26 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
   const registry = createRegistry([demoSleep as Handler]);
   for (const handler of options.handlers ?? []) registry.register(handler);
-  const commit = createCommitter(store, bus, logger);
+  const commit = createCommitter(store, bus, logger, {
+    // Times come from the stored states: a cancel requested on another instance counts from
+    // when it was made there.
+    ended(previous, next) {
+      const finishedAt = next.finishedAt?.getTime() ?? Date.now();
+      const outcome = next.error?.code ?? next.status;
+      if (next.startedAt !== null) {
+        metrics.runEnded(next.kind, outcome, (finishedAt - next.startedAt.getTime()) / 1000);
+      }
+      if (previous.status === OperationStatus.Cancelling && next.cancelRequestedAt !== null) {
+        metrics.cancelStopped(outcome, (finishedAt - next.cancelRequestedAt.getTime()) / 1000);
+      }
+    },
+  });
   // With a shared bus a live message can be lost: streams re-read the log now and then.
   const feed = createFeed(store, bus, logger, {
     recheckMs: config.redisUrl === null ? null : FEED_RECHECK_MS,
   });
   const operations = createOperationsService({ store, commit, registry, feed });
   const watchLinks = createWatchLinks({ operations, tokens: watchTokens });
-  // The transition log names the worker (`worker:<id>`): an opaque id, never the host name.
-  const workerId = workerIdFor(config.instanceName);
   const runner = createRunner({
     store,
     bus,
@@ -188,10 +220,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     }
   };
 
-  const limits = new SubscriberLimits({
-    maxSocketsPerUser: config.maxSocketsPerUser,
-    maxSubscriptionsPerUser: config.maxSubscriptionsPerUser,
-  });
+  const limits = new SubscriberLimits(
+    {
+      maxSocketsPerUser: config.maxSocketsPerUser,
+      maxSubscriptionsPerUser: config.maxSubscriptionsPerUser,
+    },
+    (cap) => metrics.subscriberRefused(cap),
+  );
 
   let address: AddressInfo | null = null;
   const url = () => {
@@ -226,6 +261,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     }),
     corsOrigins: config.corsOrigins,
     introspection: config.introspection,
+    metrics,
   });
   const server: Server = createHttpServer({
     yoga,
@@ -241,6 +277,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     site,
     timeouts: config.http,
     authenticates: (req) => authenticator.verifyBearer(req.headers.authorization ?? null).ok,
+    metrics,
+    metricsEndpoint: createMetricsEndpoint(metrics, {
+      token: config.metricsToken,
+      production: config.production,
+    }),
   });
   const sockets = attachWebSocket(server, {
     yoga,
@@ -252,6 +293,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     production: config.production,
     maxQueryCost: config.maxQueryCost,
     site,
+    metrics,
+  });
+  metrics.observe({
+    sockets: () => sockets.connections(),
+    subscriptions: () => limits.usage().subscriptions,
+    runningHandlers: () => runner.active(),
+    unfinished: () => store.countUnfinished(UNFINISHED_COUNT_CAP),
   });
   return {
     get url() {
@@ -265,6 +313,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     registry,
     operations,
     store,
+    metrics,
     gauges: () => ({
       streams: feed.gauges().open,
       sockets: sockets.connections(),

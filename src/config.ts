@@ -111,6 +111,11 @@ export interface Config {
    * and logs, followed by a random suffix; null means a random id alone. @default null
    */
   readonly instanceName: string | null;
+  /**
+   * `METRICS_TOKEN`: the bearer token `/metrics` requires; null (unset) serves it only to this
+   * machine outside production, and not at all in production. @default null
+   */
+  readonly metricsToken: string | null;
   readonly http: HttpTimeouts;
 }
 
@@ -249,6 +254,10 @@ const EnvSchema = z.object({
     (value) => value === null || /^[\w.-]{1,64}$/.test(value),
     'must be 1-64 letters, digits, or _ . -',
   ),
+  METRICS_TOKEN: optionalText.refine(
+    (value) => value === null || /^[\x21-\x7e]{16,512}$/.test(value),
+    'must be 16-512 printable characters without spaces',
+  ),
   HTTP_HEADERS_TIMEOUT_MS: int(1_000, 120_000, 10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000, 30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1_000, 600_000, 5_000),
@@ -367,6 +376,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     graphiql,
     introspection: e.INTROSPECTION ?? (!production || graphiql),
     instanceName: e.INSTANCE_NAME,
+    metricsToken: e.METRICS_TOKEN,
     http: Object.freeze({
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,

@@ -24,6 +24,13 @@ export interface RedisBusOptions {
    * A `subscribe` made while Redis is away fails after two attempts. @default 2_000
    */
   readonly reconnectMaxDelayMs?: number;
+  /**
+   * Names the connections in Redis (`CLIENT LIST`): `<clientName>:publisher` and
+   * `<clientName>:subscriber`. @default unnamed
+   */
+  readonly clientName?: string;
+  /** Hears each connection (`publisher` or `subscriber`) come back after a break. */
+  readonly onReconnect?: (connection: 'publisher' | 'subscriber') => void;
 }
 
 /** How long one connection attempt may take (ioredis waits 10 s by default). */
@@ -55,7 +62,11 @@ export async function createRedisBus(
     commandTimeoutMs = 1_000,
     heartbeatMs = 5_000,
     reconnectMaxDelayMs = 2_000,
+    onReconnect = () => {},
+    clientName,
   } = options;
+  const named = (role: string) =>
+    clientName === undefined ? {} : { connectionName: `${clientName}:${role}` };
   const common: RedisOptions = {
     maxRetriesPerRequest: 1,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -64,13 +75,14 @@ export async function createRedisBus(
   // No offline queue: while Redis is away a publish or ping fails at once instead of waiting.
   const pub = new Redis(url, {
     ...common,
+    ...named('publisher'),
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
   });
   // A SUBSCRIBE issued while (re)connecting waits in the offline queue and fails after one retry.
   // autoResubscribe is off because ioredis resubscribes fire-and-forget (an unhandled rejection if
   // the connection drops again) and never says when it is done; `resync` does it and then reports.
-  const sub = new Redis(url, { ...common, autoResubscribe: false });
+  const sub = new Redis(url, { ...common, ...named('subscriber'), autoResubscribe: false });
 
   const channels = new Map<string, Channel>();
   const resyncListeners = new Set<(brokenSince: Date) => void>();
@@ -133,7 +145,7 @@ export async function createRedisBus(
     });
   }
 
-  function watch(client: Redis, role: string) {
+  function watch(client: Redis, role: 'publisher' | 'subscriber') {
     let down = false;
     client.on('error', (error: unknown) => {
       if (closed) return;
@@ -146,7 +158,10 @@ export async function createRedisBus(
       down = true;
     });
     client.on('ready', () => {
-      if (down && !closed) logger.info('Redis connection restored', { role });
+      if (down && !closed) {
+        logger.info('Redis connection restored', { role });
+        onReconnect(role);
+      }
       down = false;
     });
   }

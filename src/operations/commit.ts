@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { OperationRecord } from './model.js';
 import type { ChangeMeta, EventBus, InsertResult, OperationStore } from './ports.js';
-import { OperationStatus } from './status.js';
+import { isDone, OperationStatus } from './status.js';
 import type { Outcome } from './transitions.js';
 
 /** Decides, from the state as it stands, what a write should do. Called again after a lost race. */
@@ -36,6 +36,12 @@ export interface Committer {
   claim(limit: number, claim: Decide, actor: Actor): Promise<OperationRecord[]>;
 }
 
+/** Hears of the changes this process commits; it must return quickly and not throw. */
+export interface CommitObserver {
+  /** An operation went from an unfinished `previous` state to the done `next` one. */
+  ended(previous: OperationRecord, next: OperationRecord): void;
+}
+
 const MAX_ATTEMPTS = 50;
 
 /** What the log says about a change: the cancel reason or the error code of a new status. */
@@ -57,7 +63,12 @@ function changeMeta(
 }
 
 /** The committer over one store and one bus. */
-export function createCommitter(store: OperationStore, bus: EventBus, logger: Logger): Committer {
+export function createCommitter(
+  store: OperationStore,
+  bus: EventBus,
+  logger: Logger,
+  observer?: CommitObserver,
+): Committer {
   // Writes to one operation are queued in this process, so this process publishes its own
   // revisions of an operation in order; across processes the compare-and-set decides and the
   // transition log fills any gap a subscriber sees.
@@ -102,6 +113,9 @@ export function createCommitter(store: OperationStore, bus: EventBus, logger: Lo
           };
           const meta = changeMeta(options.actor, current, outcome.next);
           if (await store.update(outcome.next, condition, meta)) {
+            if (!isDone(current.status) && isDone(outcome.next.status)) {
+              observer?.ended(current, outcome.next);
+            }
             await publish(current, outcome.next);
             return outcome;
           }

@@ -4,7 +4,7 @@
  * adapters to the domain. Only `app.ts` picks the implementations.
  */
 import type { LogEntry, OperationEvent, OperationRecord } from './model.js';
-import type { OperationStatus } from './status.js';
+import type { OperationStatus, UnfinishedStatus } from './status.js';
 
 /** Which operations a list or count covers; every given part must match. */
 export interface OperationFilter {
@@ -104,6 +104,12 @@ export interface OperationStore {
   list(query: PageQuery): Promise<OperationRecord[]>;
   /** How many operations match. */
   count(filter: OperationFilter): Promise<number>;
+  /**
+   * How many operations are PENDING, RUNNING and CANCELLING, each counted on the status index up
+   * to `cap` (a count of `cap` means at least that many), so the cost stays bounded however many
+   * operations wait or are kept.
+   */
+  countUnfinished(cap: number): Promise<Record<UnfinishedStatus, number>>;
   /**
    * Extends the leases this worker still holds on RUNNING/CANCELLING operations among `ids`
    * and returns those operations as they now stand (a cancel request shows as CANCELLING).

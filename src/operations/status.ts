@@ -25,6 +25,14 @@ export const ACTIVE: ReadonlySet<OperationStatus> = new Set([
   OperationStatus.Cancelling,
 ]);
 
+/** The states of an operation not done yet, in lifecycle order. */
+export const UNFINISHED = [
+  OperationStatus.Pending,
+  OperationStatus.Running,
+  OperationStatus.Cancelling,
+] as const;
+export type UnfinishedStatus = (typeof UNFINISHED)[number];
+
 /** True once the operation can no longer change. */
 export function isDone(status: OperationStatus): boolean {
   return TERMINAL.has(status);

@@ -11,7 +11,7 @@ import type {
   PageQuery,
   WriteCondition,
 } from '../operations/ports.js';
-import { ACTIVE, TERMINAL } from '../operations/status.js';
+import { ACTIVE, TERMINAL, UNFINISHED, type UnfinishedStatus } from '../operations/status.js';
 import { claimPending } from './claim.js';
 import type { Database } from './database.js';
 import { type DialectTraits, dialectTraits, type StoreDialect } from './dialect-traits.js';
@@ -198,6 +198,29 @@ export class KyselyStore implements OperationStore {
         upper = { createdAt: new Date(Number(end.created_at)), id: end.id };
         await nextTurn();
       }
+    });
+  }
+
+  countUnfinished(cap: number): Promise<Record<UnfinishedStatus, number>> {
+    return guarded(async () => {
+      const counts = { PENDING: 0, RUNNING: 0, CANCELLING: 0 };
+      for (const status of UNFINISHED) {
+        // At most `cap` entries of the status index are read, whatever the table holds.
+        const row = await this.#db
+          .selectFrom(
+            this.#db
+              .selectFrom('operations')
+              .select(sql<number>`1`.as('one'))
+              .where('status', '=', status)
+              .limit(cap)
+              .as('page'),
+          )
+          .select((eb) => eb.fn.countAll<number | string>().as('count'))
+          .executeTakeFirstOrThrow();
+        counts[status] = Number(row.count);
+        await nextTurn();
+      }
+      return counts;
     });
   }
 

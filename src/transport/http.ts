@@ -2,8 +2,10 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HttpTimeouts } from '../config.js';
 import type { Logger } from '../logger.js';
+import { type AppMetrics, type HttpRoute, NO_RESPONSE } from '../metrics/metrics.js';
 import { ErrorCode } from '../schema/codes.js';
 import { createDashboard, type DashboardOptions } from './dashboard.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
 import { requestIdFrom, withRequestId } from './request-id.js';
 import type { SitePolicy } from './site-policy.js';
 import type { YogaApp } from './yoga.js';
@@ -28,6 +30,10 @@ export interface HttpOptions {
   authenticates(req: IncomingMessage): boolean;
   /** Resolves true while the database (and event bus) answer and the server is not stopping. */
   ready(): Promise<boolean>;
+  /** Counts requests and open event streams. */
+  readonly metrics: AppMetrics;
+  /** Serves `/metrics`. */
+  readonly metricsEndpoint: MetricsEndpoint;
 }
 
 class BodyTooLarge extends Error {}
@@ -181,9 +187,9 @@ async function serveGraphql(
   res.writeHead(response.status, headers);
   if (response.body === null || method === 'HEAD') return res.end();
   // Only an event stream can wait for its reader indefinitely; other bodies end by themselves.
-  const stallMs = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
-    ? options.stallTimeoutMs
-    : null;
+  const eventStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+  const stallMs = eventStream ? options.stallTimeoutMs : null;
+  if (eventStream) res.once('close', options.metrics.sseStreamOpened());
   const reader = response.body.getReader();
   aborted.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), {
     once: true,
@@ -219,19 +225,33 @@ export function createHttpServer(options: HttpOptions): Server {
     ...options.dashboard,
     isLocalPage: (req) => site.isLocalPage({ host: req.headers.host, origin: req.headers.origin }),
   });
+  const routeOf = (pathname: string): HttpRoute => {
+    if (pathname === '/graphql') return 'graphql';
+    if (pathname === '/healthz' || pathname === '/readyz' || pathname === '/metrics') {
+      return pathname.slice(1) as HttpRoute;
+    }
+    return dashboard.matches(pathname) ? 'dashboard' : 'other';
+  };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     withRequestId(requestId, async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      const route = routeOf(url.pathname);
+      res.once('close', () =>
+        options.metrics.httpRequest(route, res.headersSent ? res.statusCode : NO_RESPONSE),
+      );
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
         const ready = await options.ready();
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
       }
       // The probes above answer any Host (load balancers address instances by IP); everything
-      // else only the names this server is for, which stops DNS rebinding.
-      if (!site.allowsHost(req.headers.host)) {
+      // else only the names this server is for, which stops DNS rebinding. A scrape with
+      // METRICS_TOKEN answers any Host too; without it the endpoint applies the policy itself.
+      const allowsHost = site.allowsHost(req.headers.host);
+      if (url.pathname === '/metrics') return options.metricsEndpoint.serve(req, res, allowsHost);
+      if (!allowsHost) {
         const message = 'This server does not answer for this Host name; see ALLOWED_HOSTS.';
         if (url.pathname === '/graphql') return graphqlError(res, 421, message);
         return sendJson(res, 421, { error: message });

@@ -20,16 +20,25 @@ export interface SubscriberCaps {
   readonly maxSubscriptionsPerUser: number;
 }
 
+/** Which cap refused. */
+export type UserCap = 'sockets_per_user' | 'subscriptions_per_user';
+
 /** One counter per user, dropped when it falls back to 0 so idle users cost nothing. */
 class PerUser {
   private readonly counts = new Map<string, number>();
   total = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly onRefused: () => void,
+  ) {}
 
   take(userId: string): Slot | null {
     const held = this.counts.get(userId) ?? 0;
-    if (held >= this.max) return null;
+    if (held >= this.max) {
+      this.onRefused();
+      return null;
+    }
     this.counts.set(userId, held + 1);
     this.total++;
     let released = false;
@@ -59,9 +68,15 @@ export class SubscriberLimits {
   private readonly sockets: PerUser;
   private readonly subscriptions: PerUser;
 
-  constructor(readonly caps: SubscriberCaps) {
-    this.sockets = new PerUser(caps.maxSocketsPerUser);
-    this.subscriptions = new PerUser(caps.maxSubscriptionsPerUser);
+  /** `onRefused` hears of every refusal, with the cap that refused. */
+  constructor(
+    readonly caps: SubscriberCaps,
+    onRefused: (cap: UserCap) => void = () => {},
+  ) {
+    this.sockets = new PerUser(caps.maxSocketsPerUser, () => onRefused('sockets_per_user'));
+    this.subscriptions = new PerUser(caps.maxSubscriptionsPerUser, () =>
+      onRefused('subscriptions_per_user'),
+    );
   }
 
   /** A connection slot for `userId`, or null when the user holds the most allowed. */

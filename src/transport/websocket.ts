@@ -16,11 +16,13 @@ import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
+import type { AppMetrics } from '../metrics/metrics.js';
 import { ErrorCode } from '../schema/codes.js';
 import type { SocketSession } from '../schema/context.js';
 import { authorizationFrom, refusalFor } from './connection-params.js';
 import { costRefusal } from './cost-limit.js';
 import { at } from './expiry.js';
+import { outcomeOf, typeOf, UNKNOWN_TYPE } from './operation-metrics.js';
 import { withRequestId } from './request-id.js';
 import type { SitePolicy } from './site-policy.js';
 import {
@@ -140,9 +142,11 @@ export function attachWebSocket(
     readonly site: SitePolicy;
     /** Ping interval; a client that misses a pong is dropped. @default 12_000 */
     readonly keepAliveMs?: number;
+    /** Counts what this edge refuses itself (parse and validation failures count in yoga). */
+    readonly metrics: AppMetrics;
   },
 ): WebSocketEdge {
-  const { yoga, authenticator, logger, limits } = deps;
+  const { yoga, authenticator, logger, limits, metrics } = deps;
   const wss = new WebSocketServer({
     server,
     path: '/graphql',
@@ -244,6 +248,7 @@ export function attachWebSocket(
         if (!viewer || !streams) return [new GraphQLError('Not authenticated.')];
         // The expiry timer may fire late on a busy loop: nothing runs on an expired token.
         if (Date.now() >= viewer.expiresAt.getTime()) {
+          metrics.graphqlOperation(UNKNOWN_TYPE, ErrorCode.Unauthenticated);
           return [
             new GraphQLError('The token has expired.', {
               extensions: { code: ErrorCode.Unauthenticated },
@@ -277,21 +282,29 @@ export function attachWebSocket(
           },
           deps.maxQueryCost,
         );
-        if (refused) return [refused];
+        // Refusals of a parsed, valid document; yoga's plugins count everything else.
+        const refuse = (error: GraphQLError) => {
+          metrics.graphqlOperation(typeOf(document, payload.operationName), outcomeOf([error]));
+          return [error];
+        };
+        if (refused) return refuse(refused);
         const operation = getOperationAST(document, payload.operationName)?.operation;
         let slot: Slot | null = null;
         if (operation === OperationTypeNode.SUBSCRIPTION) {
           // Subscriptions only: a query, or the renewSession that keeps a full socket alive,
           // always gets through.
           if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
-            return [
+            metrics.subscriberRefused('subscriptions_per_socket');
+            return refuse(
               new GraphQLError(
                 `At most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions may be open on one socket.`,
               ),
-            ];
+            );
           }
           slot = limits.openSubscription(quotaHolder(viewer), streams.signal);
-          if (slot === null) return [tooManySubscriptions(limits.caps.maxSubscriptionsPerUser)];
+          if (slot === null) {
+            return refuse(tooManySubscriptions(limits.caps.maxSubscriptionsPerUser));
+          }
         }
         const root: EnvelopedRoot = {
           execute: enveloped.execute,

@@ -3,6 +3,7 @@ import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } fro
 import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
+import type { AppMetrics } from '../metrics/metrics.js';
 import type { OperationsService } from '../operations/service.js';
 import type { WatchLinks } from '../operations/watch-links.js';
 import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
@@ -13,6 +14,7 @@ import { type EventStreamState, StreamEnd, useEventStreams } from './event-strea
 import { at } from './expiry.js';
 import type { GraphiQLPage } from './graphiql.js';
 import { documentLimitPlugins } from './limits.js';
+import { useOperationMetrics } from './operation-metrics.js';
 import { publicBase } from './public-base.js';
 import { useQueryParamCheck } from './query-params.js';
 import { currentRequestId } from './request-id.js';
@@ -60,6 +62,8 @@ export interface YogaOptions {
   readonly introspection: boolean;
   /** `CORS_ORIGINS`: the only origins whose pages may read responses; empty means same-origin only. */
   readonly corsOrigins: readonly string[];
+  /** Counts operations by outcome. */
+  readonly metrics: AppMetrics;
 }
 
 /** Masks every error that is not ours; logs it with the request id. */
@@ -281,6 +285,8 @@ export function createYogaApp(options: YogaOptions): YogaApp {
             maxAge: 600,
           },
     plugins: [
+      // First, so that it sees the refusals of the plugins below.
+      useOperationMetrics(options.metrics),
       options.graphiql.plugin,
       useBearerAuth(
         authenticator,

@@ -296,6 +296,14 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
         }
       });
 
+      it('counts unfinished operations by status, each up to the cap', async () => {
+        // Eight PENDING and one RUNNING from above; one more RUNNING, cancelled, and a done one.
+        await put(op({}, at(80)), run('w2', at(30_000)), (o) => cancel(o, 'user:x', null, at(90)));
+        await put(op({}, at(95)), run('w3', at(30_000)), (o) => succeed(o, null, at(100)));
+        expect(await store.countUnfinished(100)).toEqual({ PENDING: 9, RUNNING: 1, CANCELLING: 1 });
+        expect(await store.countUnfinished(4)).toEqual({ PENDING: 4, RUNNING: 1, CANCELLING: 1 });
+      });
+
       it('pages within a filter', async () => {
         const alices = all.filter((o) => o.ownerId === 'alice');
         const first = await store.list({

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       graphiql: true,
       introspection: true,
       instanceName: null,
+      metricsToken: null,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
     });
   });
@@ -216,6 +217,17 @@ describe('loadConfig', () => {
     });
     expect(configError({ GRAPHIQL: 'maybe' }).message).toMatch(/^GRAPHIQL: must be true or false/);
     expect(configError({ INTROSPECTION: '2' }).message).toMatch(/^INTROSPECTION: /);
+  });
+
+  it('reads METRICS_TOKEN and refuses a short or spaced one', () => {
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-0123456789abcdef' }).metricsToken).toBe(
+      'scrape-0123456789abcdef',
+    );
+    expect(loadConfig({ METRICS_TOKEN: '  ' }).metricsToken).toBeNull();
+    expect(configError({ METRICS_TOKEN: 'short' }).message).toMatch(/^METRICS_TOKEN: must be 16/);
+    expect(configError({ METRICS_TOKEN: 'has a space in it, sadly' }).message).toMatch(
+      /^METRICS_TOKEN: /,
+    );
   });
 
   it('reads INSTANCE_NAME and the HTTP timeouts', () => {
