@@ -9,6 +9,7 @@ import type { OperationStore } from '../operations/ports.js';
 import type { Database } from './database.js';
 import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
+import { withStatementCache } from './statement-cache.js';
 
 /** A migrated database: the store, and its Kysely instance for tests and tools. */
 export interface StoreConnection {
@@ -80,7 +81,7 @@ export async function openSqlite(
     throw new Error(`Cannot open the SQLite database at ${file}: ${reason}`, { cause: error });
   }
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: sqlite }),
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     ...logTo(options.onStatement),
   });
   try {
