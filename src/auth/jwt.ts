@@ -127,8 +127,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Builds the verifier for one key; throws when the key cannot be used (see `algorithmFor`). */
-export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Verifier {
+/** Verified tokens a verifier remembers (the oldest is forgotten first). */
+export const MAX_VERIFIED_TOKENS = 1_000;
+
+/**
+ * Builds the verifier for one key; throws when the key cannot be used (see `algorithmFor`).
+ * `now` (ms) is injectable for tests.
+ */
+export function createVerifier(
+  keys: VerifierKeys,
+  options: VerifierOptions,
+  now: () => number = Date.now,
+): Verifier {
   const expectedType = keys.kind === 'secret' ? 'secret' : 'public';
   if (keys.key.type !== expectedType) {
     throw new Error(`A ${keys.kind} verifier key must be a ${expectedType} KeyObject.`);
@@ -142,10 +152,13 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
     ...(options.audience === null ? {} : { audience: options.audience }),
   };
 
-  const verify = (token: string): AuthResult => {
+  const verifyUncached = (token: string): AuthResult => {
     let decoded: Jwt;
     try {
-      decoded = jwt.verify(token, keys.key, verifyOptions);
+      decoded = jwt.verify(token, keys.key, {
+        ...verifyOptions,
+        clockTimestamp: Math.floor(now() / 1000),
+      });
     } catch (error) {
       // jsonwebtoken's messages name the failed check and never echo the token.
       if (error instanceof jwt.TokenExpiredError)
@@ -171,6 +184,27 @@ export function createVerifier(keys: VerifierKeys, options: VerifierOptions): Ve
       roles.every((role) => typeof role === 'string') &&
       roles.includes('admin');
     return { ok: true, viewer: { id: sub, isAdmin, expiresAt } };
+  };
+
+  // Verified tokens until their `exp` (strictly: the clock tolerance is granted only by a full
+  // verification): a client sending the same token with every request pays for one HMAC or
+  // signature check, not one per request. Refusals are never kept.
+  const verified = new Map<string, AuthSuccess>();
+  const verify = (token: string): AuthResult => {
+    const known = verified.get(token);
+    if (known !== undefined) {
+      if (now() < known.viewer.expiresAt.getTime()) return known;
+      verified.delete(token);
+    }
+    const result = verifyUncached(token);
+    if (result.ok && now() < result.viewer.expiresAt.getTime()) {
+      if (verified.size >= MAX_VERIFIED_TOKENS) {
+        const oldest = verified.keys().next().value;
+        if (oldest !== undefined) verified.delete(oldest);
+      }
+      verified.set(token, result);
+    }
+    return result;
   };
 
   return {

@@ -54,6 +54,39 @@ function reasonOf(result: AuthResult): string {
   return result.reason;
 }
 
+describe('verified token cache', () => {
+  it('answers a token again until its exp, then verifies it afresh (and refuses it once expired)', () => {
+    let clock = Date.now();
+    const verifier = createVerifier({ kind: 'secret', key: secretKey }, PLAIN, () => clock);
+    const exp = Math.floor(clock / 1000) + 60;
+    const token = handMade(valid({ exp }));
+    const first = verifier.verify(token);
+    expect(viewerOf(first).id).toBe('alice');
+    // The same verdict, not a second verification.
+    expect(verifier.verify(token)).toBe(first);
+    // Past exp but within the 5 s tolerance: verified again, still accepted, as without a cache.
+    clock = exp * 1000 + 1_000;
+    const again = verifier.verify(token);
+    expect(again).not.toBe(first);
+    expect(viewerOf(again).id).toBe('alice');
+    clock = exp * 1000 + 6_000;
+    expect(reasonOf(verifier.verify(token))).toMatch(/expired/);
+  });
+
+  it('never keeps a refusal, and a changed signature is refused whatever was verified before', () => {
+    const verifier = createVerifier({ kind: 'secret', key: secretKey }, PLAIN);
+    const token = handMade(valid());
+    expect(viewerOf(verifier.verify(token)).id).toBe('alice');
+    const [header, payload, signature = ''] = token.split('.');
+    const forged = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect(reasonOf(verifier.verify(forged))).toMatch(/signature/);
+    expect(reasonOf(verifier.verify(forged))).toMatch(/signature/);
+    const early = handMade(valid({ nbf: now() + 600 }));
+    expect(reasonOf(verifier.verify(early))).toMatch(/not active/);
+    expect(reasonOf(verifier.verify(early))).toMatch(/not active/);
+  });
+});
+
 describe('HS256 verifier', () => {
   it('accepts a minted token and reads sub, roles and exp', () => {
     const token = mintToken({ sub: 'alice', ttlSec: 3600 }, secretKey, 'HS256');
