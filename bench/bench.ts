@@ -23,7 +23,7 @@ import type { LoadOptions } from './load.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS = ['fanout', 'mutations', 'idlemem', 'dashboard'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-const TARGETS = ['limit', 'project'] as const;
+const TARGETS = ['limit', 'baseline', 'project'] as const;
 type Target = (typeof TARGETS)[number];
 
 const USAGE = `Usage: npm run bench -- [fanout|mutations|idlemem|dashboard ...] [options]
@@ -35,7 +35,9 @@ const USAGE = `Usage: npm run bench -- [fanout|mutations|idlemem|dashboard ...] 
   --conns 32             HTTP clients in mutations
   --quick                small sizes and short runs (a look, not figures to keep)
   --targets limit,project
-  --cpu-prof             write each server's CPU profile to bench/profiles/
+  --baseline <dir>       also run another checkout (e.g. main before a change): before/after in one run
+  --cpu-prof             write each server's CPU profiles to bench/profiles/<target>-<scenario>-<ms>/
+                         (summarise one with: npx tsx bench/profile-summary.ts <file>)
   --no-write             do not rewrite docs/benchmarks.md and docs/benchmarks.svg`;
 
 const { values, positionals } = parseArgs({
@@ -48,9 +50,10 @@ const { values, positionals } = parseArgs({
     duration: { type: 'string' },
     conns: { type: 'string', default: '32' },
     quick: { type: 'boolean', default: false },
-    targets: { type: 'string', default: TARGETS.join(',') },
+    targets: { type: 'string', default: 'limit,project' },
     'cpu-prof': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -65,7 +68,12 @@ if (unknown.length > 0) {
 }
 const scenarios: readonly Scenario[] =
   positionals.length > 0 ? (positionals as Scenario[]) : SCENARIOS;
-const targets = values.targets.split(',') as Target[];
+const targets = (
+  values.baseline === undefined
+    ? values.targets.split(',')
+    : [...values.targets.split(','), 'baseline']
+).sort((a, b) => TARGETS.indexOf(a as Target) - TARGETS.indexOf(b as Target)) as Target[];
+const baselineDir = values.baseline === undefined ? null : resolve(values.baseline);
 const quick = values.quick;
 const numbers = (text: string | undefined) => text?.split(',').map(Number);
 const fanoutSubs = numbers(values.subs) ?? (quick ? [100] : [100, 1000, 5000]);
@@ -106,16 +114,12 @@ async function startServer(target: Target, scenario: Scenario): Promise<Running>
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
   const script = target === 'limit' ? 'bench/limit-server.ts' : 'src/main.ts';
-  const flags = values['cpu-prof']
-    ? [
-        '--cpu-prof',
-        `--cpu-prof-dir=${profiles}`,
-        `--cpu-prof-name=${target}-${scenario}-${Date.now()}.cpuprofile`,
-      ]
-    : [];
-  if (values['cpu-prof']) mkdirSync(profiles, { recursive: true });
+  // One folder per server: each of its threads (tsx's loader has one) writes a profile there.
+  const profileDir = join(profiles, `${target}-${scenario}-${Date.now()}`);
+  const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
-    cwd: root,
+    cwd: target === 'baseline' && baselineDir !== null ? baselineDir : root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       PATH: process.env.PATH,
@@ -264,10 +268,10 @@ const MEASURES: Record<Scenario, readonly [key: string, label: string, lowerIsBe
 const format = (value: number) =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(value < 10 ? 2 : 1);
 
-/** The project's figure over the limit's (NaN when either is missing or the limit's is 0). */
-function ratio(row: Row, key: string): number {
+/** A target's figure over the limit's (NaN when either is missing or the limit's is 0). */
+function ratio(row: Row, key: string, target: Target = 'project'): number {
   const limit = row.results.limit;
-  const project = row.results.project;
+  const project = row.results[target];
   if (!limit || !project || 'error' in limit || 'error' in project) return Number.NaN;
   const a = project[key];
   const b = limit[key];
@@ -275,9 +279,15 @@ function ratio(row: Row, key: string): number {
 }
 
 function table(rows: readonly Row[]): string {
+  const names: Record<Target, string> = {
+    limit: 'limit',
+    baseline: 'baseline',
+    project: 'longrun',
+  };
+  const compared = targets.filter((target) => target !== 'limit');
   const lines = [
-    '| scenario | measure | limit | longrun | longrun / limit |',
-    '|---|---|---|---|---|',
+    `| scenario | measure | ${targets.map((t) => names[t]).join(' | ')} | ${compared.map((t) => `${names[t]} / limit`).join(' | ')} |`,
+    `|---|---|${targets.map(() => '---|').join('')}${compared.map(() => '---|').join('')}`,
   ];
   for (const row of rows) {
     for (const [key, label] of MEASURES[row.scenario]) {
@@ -288,9 +298,12 @@ function table(rows: readonly Row[]): string {
         const value = figures[key];
         return typeof value === 'number' ? format(value) : '-';
       };
-      const r = ratio(row, key);
+      const ratios = compared.map((target) => {
+        const r = ratio(row, key, target);
+        return Number.isNaN(r) ? '-' : `x${r.toFixed(2)}`;
+      });
       lines.push(
-        `| ${row.scenario} ${row.size} | ${label} | ${cell('limit')} | ${cell('project')} | ${Number.isNaN(r) ? '-' : `x${r.toFixed(2)}`} |`,
+        `| ${row.scenario} ${row.size} | ${label} | ${targets.map(cell).join(' | ')} | ${ratios.join(' | ')} |`,
       );
     }
   }

@@ -1,0 +1,85 @@
+/**
+ * Summarises a V8 `.cpuprofile` (from `npm run bench -- --cpu-prof`): the share of samples spent
+ * in each function (self time) and in each package or source folder.
+ *
+ *   tsx bench/profile-summary.ts bench/profiles/project-mutations-….cpuprofile [top=30]
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+  };
+  readonly children?: readonly number[];
+}
+
+interface Profile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+}
+
+const [file, topText] = process.argv.slice(2);
+if (file === undefined) {
+  process.stderr.write('Usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]\n');
+  process.exit(2);
+}
+const top = Number(topText ?? 30);
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const counts = new Map<number, number>();
+for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+const total = profile.samples.length;
+
+/** Where a script lives: its package under node_modules, else its folder under the project. */
+function area(url: string): string {
+  if (url === '') return '(native/idle/gc)';
+  const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (packageMatch?.[1]) return packageMatch[1];
+  if (url.startsWith('node:')) return 'node internals';
+  const sourceMatch = /\/(src\/[^/]+)\//.exec(url);
+  return sourceMatch?.[1] ?? url.replace(/^.*\//, '');
+}
+
+const functions = new Map<string, number>();
+const areas = new Map<string, number>();
+for (const [id, count] of counts) {
+  const node = byId.get(id);
+  if (!node) continue;
+  const { functionName, url, lineNumber } = node.callFrame;
+  const name = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^.*\/src\//, 'src/')}:${lineNumber + 1}`;
+  functions.set(name, (functions.get(name) ?? 0) + count);
+  const where = functionName.startsWith('(') ? functionName : area(url);
+  areas.set(where, (areas.get(where) ?? 0) + count);
+}
+
+// Inclusive time of the project's own functions: the samples with it anywhere on the stack.
+const parents = new Map<number, number>();
+for (const node of profile.nodes)
+  for (const child of node.children ?? []) parents.set(child, node.id);
+const inclusive = new Map<string, number>();
+for (const [id, count] of counts) {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+    const frame = byId.get(at)?.callFrame;
+    if (!frame || frame.url.includes('node_modules') || !frame.url.includes('/src/')) continue;
+    const name = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\/src\//, 'src/')}:${frame.lineNumber + 1}`;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    inclusive.set(name, (inclusive.get(name) ?? 0) + count);
+  }
+}
+
+const share = (count: number) => `${((100 * count) / total).toFixed(1).padStart(5)}%`;
+const print = (title: string, entries: Map<string, number>) => {
+  process.stdout.write(`\n${title}\n`);
+  for (const [name, count] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    process.stdout.write(`${share(count)}  ${name}\n`);
+  }
+};
+process.stdout.write(`${total} samples\n`);
+print('by area (self time)', areas);
+print('by function (self time)', functions);
+print("the project's functions (inclusive time)", inclusive);
