@@ -2,6 +2,7 @@ import type { Operation, OperationEvent } from '../client/index.js';
 import {
   displayProgress,
   isCancellable,
+  isRetryable,
   operationName,
   relativeAge,
   shortId,
@@ -16,6 +17,7 @@ export interface DetailsPanelElements {
   readonly shortId: HTMLElement;
   readonly close: HTMLButtonElement;
   readonly cancel: HTMLButtonElement;
+  readonly retry: HTMLButtonElement;
   readonly fields: HTMLDListElement;
   readonly input: HTMLElement;
   readonly result: HTMLElement;
@@ -34,6 +36,10 @@ export interface DetailsPanelActions {
   events(id: string): AsyncIterable<OperationEvent>;
   /** Opens the cancel confirmation for `op`; `trigger` gets focus back when it closes. */
   cancel(op: Operation, trigger: HTMLButtonElement): void;
+  /** Starts a new run of `op` (FAILED or CANCELLED); `trigger` is the panel's Retry button. */
+  retry(op: Operation, trigger: HTMLButtonElement): void;
+  /** Shows the operation `id` (the one a retry retried) in the panel. */
+  original(id: string, trigger: HTMLElement): void;
   /** Where focus goes on close when the element that opened the panel is gone. */
   fallbackFocus(op: Operation): HTMLElement | null;
   /** Describes a failed events request. */
@@ -264,6 +270,29 @@ export function createDetailsPanel(
     field('Timeout', String(op.timeoutMs), () =>
       typeof op.timeoutMs === 'number' ? `${op.timeoutMs} ms` : null,
     );
+    const original = op.retryOf?.id ?? null;
+    field(
+      'Retry of',
+      original ?? '',
+      () => {
+        if (!original) return null;
+        const link = element('a', 'op-link');
+        link.href = '#details-dialog';
+        link.title = original;
+        link.setAttribute('aria-label', `Retry of ${op.kind} ${shortId(original)}: its details`);
+        link.append(
+          element('span', 'kind', op.kind),
+          ' ',
+          element('code', 'op-id', shortId(original)),
+        );
+        link.addEventListener('click', (event) => {
+          event.preventDefault();
+          actions.original(original, link);
+        });
+        return link;
+      },
+      'details-field-wide',
+    ).wrap.hidden = original === null;
     field('Message', op.message ?? '', () => op.message ?? null, 'details-field-wide');
     timeField('Created', op.createdAt);
     timeField('Started', op.startedAt);
@@ -312,6 +341,10 @@ export function createDetailsPanel(
     elements.cancel.setAttribute('aria-label', `Cancel ${operationName(op)}`);
     if (cancellable && !elements.cancel.isConnected) dialogActions().append(elements.cancel);
     if (!cancellable) elements.cancel.remove();
+    const retryable = isRetryable(op);
+    elements.retry.setAttribute('aria-label', `Retry ${operationName(op)}`);
+    if (retryable && !elements.retry.isConnected) dialogActions().prepend(elements.retry);
+    if (!retryable) elements.retry.remove();
   }
 
   const actionsBar = elements.cancel.parentElement;
@@ -378,6 +411,9 @@ export function createDetailsPanel(
   elements.cancel.addEventListener('click', () => {
     if (current) actions.cancel(current.op, elements.cancel);
   });
+  elements.retry.addEventListener('click', () => {
+    if (current) actions.retry(current.op, elements.retry);
+  });
   // A click on the backdrop (outside the sheet, which fills the dialog box) closes the panel.
   dialog.addEventListener('click', (event) => {
     if (event.target === dialog) dialog.close();
@@ -393,13 +429,16 @@ export function createDetailsPanel(
 
   return {
     open(op, trigger) {
-      if (dialog.open) dialog.close();
-      current = { op, trigger };
+      // Already open (a retry's new run, or the operation it retried): show `op` in place. Closing
+      // first would queue a close event that lands after this open; focus still goes back, on
+      // close, to what opened the panel in the first place.
+      const opener = dialog.open && current ? current.trigger : trigger;
+      current = { op, trigger: opener };
       resetFields();
       elements.eventsBody.replaceChildren();
       elements.eventsError.hidden = true;
       render(op);
-      dialog.showModal();
+      if (!dialog.open) dialog.showModal();
       elements.close.focus();
       loadEvents(op.id);
     },

@@ -15,6 +15,15 @@ export function isCancellable(op: Operation): boolean {
   return op.status === OperationStatus.Pending || op.status === OperationStatus.Running;
 }
 
+/**
+ * Whether a Retry button is offered: a run that failed or was cancelled. The server retries any
+ * done operation (SUCCEEDED too, through the API and the CLI); the dashboard offers it where a
+ * second run is what people want.
+ */
+export function isRetryable(op: Operation): boolean {
+  return op.status === OperationStatus.Failed || op.status === OperationStatus.Cancelled;
+}
+
 /** The status as people read it ("Running"). */
 export function statusLabel(status: OperationStatus): string {
   return STATUS_LABELS[status];

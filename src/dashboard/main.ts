@@ -85,9 +85,62 @@ const table = createOperationsTable(
     empty: byId<HTMLParagraphElement>('operations-empty'),
     summary: byId<HTMLParagraphElement>('operations-summary'),
   },
-  (op, trigger) => cancelDialog.open(op, trigger),
-  (op, trigger) => details.open(operations.get(op.id) ?? op, trigger),
+  {
+    cancel: (op, trigger) => cancelDialog.open(op, trigger),
+    retry: (op, trigger) => void retry(op, trigger, false),
+    details: (op, trigger) => details.open(operations.get(op.id) ?? op, trigger),
+    original: (id, trigger) => void showOperation(id, trigger),
+  },
 );
+
+/**
+ * Starts a new run of `op` (retryOperation). The new run joins the table at once; from the details
+ * panel (`inPanel`), the panel moves on to it, where "Retry of" leads back.
+ */
+async function retry(op: Operation, trigger: HTMLButtonElement, inPanel: boolean): Promise<void> {
+  const current = session;
+  // Not `disabled`: that would take focus away from the button people just pressed.
+  if (!current || trigger.getAttribute('aria-disabled') === 'true') return;
+  trigger.setAttribute('aria-disabled', 'true');
+  try {
+    const result = await current.client.retry(op.id);
+    if (session !== current) return;
+    if (result.__typename !== 'RetryOperationSuccess') {
+      errorAlert.show(`Could not retry ${operationName(op)}: ${result.message}`, 'action');
+      return;
+    }
+    errorAlert.clear('action');
+    receive(result.operation, 'action');
+    announce(`Retried ${operationName(op)} as ${operationName(result.operation)}.`);
+    if (inPanel) details.open(operations.get(result.operation.id) ?? result.operation, trigger);
+  } catch (error) {
+    if (session === current) errorAlert.show(describeError(error), 'action');
+  } finally {
+    trigger.removeAttribute('aria-disabled');
+  }
+}
+
+/** Opens the details of operation `id`, reading it from the server when it is not loaded. */
+async function showOperation(id: string, trigger: HTMLElement): Promise<void> {
+  const current = session;
+  if (!current) return;
+  const known = operations.get(id);
+  if (known) {
+    details.open(known, trigger);
+    return;
+  }
+  try {
+    const op = await current.client.get(id);
+    if (session !== current) return;
+    if (op === null) {
+      errorAlert.show('That operation is gone (deleted after its retention period).', 'action');
+      return;
+    }
+    details.open(op, trigger);
+  } catch (error) {
+    if (session === current) errorAlert.show(describeError(error), 'action');
+  }
+}
 
 const startForm = createStartForm(
   {
@@ -159,6 +212,7 @@ const details = createDetailsPanel(
     shortId: byId('details-short-id'),
     close: byId<HTMLButtonElement>('details-close'),
     cancel: byId<HTMLButtonElement>('details-cancel'),
+    retry: byId<HTMLButtonElement>('details-retry'),
     fields: byId<HTMLDListElement>('details-fields'),
     input: byId('details-input'),
     result: byId('details-result'),
@@ -176,6 +230,8 @@ const details = createDetailsPanel(
       return session.client.events(id);
     },
     cancel: (op, trigger) => cancelDialog.open(op, trigger),
+    retry: (op, trigger) => void retry(op, trigger, true),
+    original: (id, trigger) => void showOperation(id, trigger),
     fallbackFocus: (op) => table.rowHeader(op.id) ?? ui.heading,
     describeError,
     async watchLink(op) {

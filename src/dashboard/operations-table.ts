@@ -3,6 +3,7 @@ import {
   displayMessage,
   displayProgress,
   isCancellable,
+  isRetryable,
   operationName,
   relativeAge,
   shortId,
@@ -49,14 +50,22 @@ function element<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/**
- * Builds the table over `elements`; `onCancel` runs when a row's Cancel button is pressed,
- * `onDetails` when its name (the row header's link) is followed.
- */
+/** What the table's controls ask of the page. */
+export interface OperationsTableActions {
+  /** A row's Cancel button (PENDING and RUNNING rows). */
+  cancel(op: Operation, trigger: HTMLButtonElement): void;
+  /** A row's Retry button (FAILED and CANCELLED rows). */
+  retry(op: Operation, trigger: HTMLButtonElement): void;
+  /** A row's name (the row header's link): its details. */
+  details(op: Operation, trigger: HTMLElement): void;
+  /** A retry's "retry of" link: the details of the operation it retried. */
+  original(id: string, trigger: HTMLElement): void;
+}
+
+/** Builds the table over `elements`; its buttons and links call `on`. */
 export function createOperationsTable(
   elements: OperationsTableElements,
-  onCancel: (op: Operation, trigger: HTMLButtonElement) => void,
-  onDetails: (op: Operation, trigger: HTMLElement) => void,
+  on: OperationsTableActions,
 ): OperationsTable {
   const rows = new Map<string, Row>();
 
@@ -73,7 +82,7 @@ export function createOperationsTable(
     link.setAttribute('aria-label', `Details of ${operationName(op)}`);
     link.addEventListener('click', (event) => {
       event.preventDefault();
-      onDetails(row.op, link);
+      on.details(row.op, link);
     });
     const kind = element('span', 'kind');
     kind.textContent = op.kind;
@@ -82,6 +91,20 @@ export function createOperationsTable(
     id.title = op.id;
     link.append(kind, id);
     header.append(link);
+    // Which operation this one retries never changes: drawn once.
+    const original = op.retryOf?.id;
+    if (original) {
+      const back = element('a', 'retry-of');
+      back.href = '#details-dialog';
+      back.textContent = `retry of ${shortId(original)}`;
+      back.title = original;
+      back.setAttribute('aria-label', `Retry of ${op.kind} ${shortId(original)}: its details`);
+      back.addEventListener('click', (event) => {
+        event.preventDefault();
+        on.original(original, back);
+      });
+      header.append(back);
+    }
 
     const statusCell = element('td');
     const status = element('span', 'status');
@@ -112,12 +135,15 @@ export function createOperationsTable(
     return row;
   }
 
-  function cancelButton(row: Row): HTMLButtonElement {
+  function actionButton(row: Row, action: 'Cancel' | 'Retry'): HTMLButtonElement {
     const button = element('button', 'button button-small');
     button.type = 'button';
-    button.textContent = 'Cancel';
-    button.setAttribute('aria-label', `Cancel ${operationName(row.op)}`);
-    button.addEventListener('click', () => onCancel(row.op, button));
+    button.textContent = action;
+    button.dataset.action = action;
+    button.setAttribute('aria-label', `${action} ${operationName(row.op)}`);
+    button.addEventListener('click', () =>
+      action === 'Cancel' ? on.cancel(row.op, button) : on.retry(row.op, button),
+    );
     return button;
   }
 
@@ -128,11 +154,14 @@ export function createOperationsTable(
       row.tr.dataset.status = op.status;
       row.status.className = `status status-${op.status.toLowerCase()}`;
       row.status.textContent = statusLabel(op.status);
-      // Only PENDING and RUNNING can be cancelled; CANCELLING is already on its way.
-      const cancellable = isCancellable(op);
+      // Only PENDING and RUNNING can be cancelled (CANCELLING is already on its way); FAILED and
+      // CANCELLED can be retried. A row has at most one of the two.
+      const wanted = isCancellable(op) ? 'Cancel' : isRetryable(op) ? 'Retry' : null;
       const existing = row.actions.querySelector('button');
-      if (cancellable && !existing) row.actions.append(cancelButton(row));
-      if (!cancellable) existing?.remove();
+      if (existing && existing.dataset.action !== wanted) existing.remove();
+      if (wanted && existing?.dataset.action !== wanted) {
+        row.actions.append(actionButton(row, wanted));
+      }
     }
     const value = displayProgress(op);
     if (value === null) {

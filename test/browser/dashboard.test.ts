@@ -118,7 +118,12 @@ describe('the live dashboard', () => {
     expect(navigations).toEqual([]);
 
     await dialog.waitFor({ state: 'hidden' });
-    expect(await row(page, id).getByRole('button').count()).toBe(0);
+    // A cancelled run can be run again: Retry takes the Cancel button's place.
+    expect(
+      await row(page, id)
+        .getByRole('button')
+        .evaluateAll((nodes) => nodes.map((node) => node.textContent)),
+    ).toEqual(['Retry']);
     expect(await row(page, id).getByText('Cancelled', { exact: true }).count()).toBe(1);
     expect(await row(page, id).getByText('not needed any more').count()).toBe(1);
     expect(await alice.get(id)).toMatchObject({
