@@ -187,7 +187,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const feed = createFeed(store, bus, logger, {
     recheckMs: config.redisUrl === null ? null : FEED_RECHECK_MS,
   });
-  const operations = createOperationsService({ store, commit, registry, feed });
+  const operations = createOperationsService({
+    store,
+    commit,
+    registry,
+    feed,
+    quotas: config.quotas,
+  });
   const watchLinks = createWatchLinks({ operations, tokens: watchTokens });
   const runner = createRunner({
     store,

@@ -70,6 +70,12 @@ export interface Config {
   readonly retentionDays: number;
   /** Handlers one process runs at once. @default 8 */
   readonly maxConcurrentRuns: number;
+  /**
+   * Handlers of one owner one process runs at once, so the other slots stay free for other owners'
+   * work. @default half of `maxConcurrentRuns`, at least 1
+   */
+  readonly maxRunsPerOwner: number;
+  readonly quotas: QuotaConfig;
   /** Largest HTTP request body accepted, in bytes. @default 1_048_576 */
   readonly maxBodyBytes: number;
   /** Largest WebSocket message accepted, in bytes. @default 65_536 */
@@ -117,6 +123,16 @@ export interface Config {
    */
   readonly metricsToken: string | null;
   readonly http: HttpTimeouts;
+}
+
+/** Per-owner limits on starting operations, across every instance sharing the database. */
+export interface QuotaConfig {
+  /** Operations one owner may have PENDING, RUNNING or CANCELLING at once; 0: no limit. @default 100 */
+  readonly maxActivePerOwner: number;
+  /** Starts one owner may make in any 60 seconds; 0: no limit. @default 120 */
+  readonly startRatePerMinute: number;
+  /** `QUOTAS_EXEMPT_ADMINS`: admins' own starts are not limited. @default false */
+  readonly exemptAdmins: boolean;
 }
 
 /** How long the HTTP server waits for clients (slow or silent connections are closed). */
@@ -240,6 +256,13 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 3_600_000, 10_000),
   RETENTION_DAYS: int(1, 36_500, 30),
   MAX_CONCURRENT_RUNS: int(1, 1_000, 8),
+  MAX_RUNS_PER_OWNER: z.preprocess(
+    blankAsUnset,
+    z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).optional(),
+  ),
+  MAX_ACTIVE_PER_OWNER: int(0, 1_000_000, 100),
+  START_RATE_PER_MINUTE: int(0, 1_000_000, 120),
+  QUOTAS_EXEMPT_ADMINS: flag,
   MAX_BODY_BYTES: int(1_024, 100 * 1_048_576, 1_048_576),
   MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),
   WS_KEEPALIVE_MS: int(1_000, 3_600_000, 12_000),
@@ -335,6 +358,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request).',
     );
   }
+  const maxRunsPerOwner =
+    e.MAX_RUNS_PER_OWNER ?? Math.max(1, Math.floor(e.MAX_CONCURRENT_RUNS / 2));
+  if (maxRunsPerOwner < 1 || maxRunsPerOwner > e.MAX_CONCURRENT_RUNS) {
+    throw new ConfigError(
+      `MAX_RUNS_PER_OWNER: must be between 1 and MAX_CONCURRENT_RUNS (${e.MAX_CONCURRENT_RUNS}).`,
+    );
+  }
   const graphiql = e.GRAPHIQL ?? !production;
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
@@ -365,6 +395,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     retentionDays: e.RETENTION_DAYS,
     maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
+    maxRunsPerOwner,
+    quotas: Object.freeze({
+      maxActivePerOwner: e.MAX_ACTIVE_PER_OWNER,
+      startRatePerMinute: e.START_RATE_PER_MINUTE,
+      exemptAdmins: e.QUOTAS_EXEMPT_ADMINS ?? false,
+    }),
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,

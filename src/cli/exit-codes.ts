@@ -3,7 +3,7 @@ export const ExitCode = {
   /** Done; `watch` (and `start --watch`): the operation SUCCEEDED. */
   Ok: 0,
   /**
-   * The operation ended FAILED or CANCELLED, a quota refused a retry, the server failed, or `token`
+   * The operation ended FAILED or CANCELLED, a quota refused a start or retry, the server failed, or `token`
    * could not sign.
    */
   Failed: 1,
@@ -25,7 +25,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 const MEANINGS: Readonly<Record<ExitCode, string>> = {
   [ExitCode.Ok]: 'success (watch: the operation SUCCEEDED)',
   [ExitCode.Failed]:
-    'the operation ended FAILED or CANCELLED, a quota refused a retry, or the server failed',
+    'the operation ended FAILED or CANCELLED, a quota refused a start or retry, or the server failed',
   [ExitCode.Usage]: 'usage: unknown command or option, bad value, unknown kind, invalid input',
   [ExitCode.Unavailable]:
     'cannot connect or authenticate: server unreachable, token missing or refused',

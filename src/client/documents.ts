@@ -85,6 +85,10 @@ export const StartOperationDocument = graphql(`
         message
         kind
       }
+      ... on RateLimitedError {
+        message
+        retryAfterMs
+      }
       ... on ValidationError {
         message
         field

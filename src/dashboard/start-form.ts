@@ -110,6 +110,7 @@ export function createStartForm(elements: StartFormElements, actions: StartFormA
           case 'StartOperationSuccess':
             return;
           case 'UnknownKindError':
+          case 'RateLimitedError':
             return fieldError(kind, result.message);
           case 'ValidationError':
             return fieldError(

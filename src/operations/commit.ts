@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { OperationRecord } from './model.js';
-import type { ChangeMeta, EventBus, InsertResult, OperationStore } from './ports.js';
+import type { ChangeMeta, EventBus, InsertResult, OperationStore, StartQuota } from './ports.js';
 import { isDone, OperationStatus } from './status.js';
 import type { Outcome } from './transitions.js';
 
@@ -27,8 +27,16 @@ export interface Committer {
       readonly leaseOwner?: string;
     },
   ): Promise<Outcome | null>;
-  /** Stores a new operation (idempotency as `OperationStore.insert`) and publishes it. */
-  insert(record: OperationRecord, idempotencyCutoff: Date, actor: Actor): Promise<InsertResult>;
+  /**
+   * Stores a new operation (idempotency and quota as `OperationStore.insert`, which may reject with
+   * `RateLimitedError`) and publishes it.
+   */
+  insert(
+    record: OperationRecord,
+    idempotencyCutoff: Date,
+    actor: Actor,
+    quota?: StartQuota | null,
+  ): Promise<InsertResult>;
   /**
    * Claims up to `limit` PENDING operations, oldest first, with `claim` deciding each (see
    * `OperationStore.claimPending`); publishes and resolves with the claimed states.
@@ -124,8 +132,9 @@ export function createCommitter(
         throw new Error(`Operation ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes.`);
       });
     },
-    async insert(record, idempotencyCutoff, actor) {
-      const result = await store.insert(record, idempotencyCutoff, changeMeta(actor, null, record));
+    async insert(record, idempotencyCutoff, actor, quota = null) {
+      const meta = changeMeta(actor, null, record);
+      const result = await store.insert(record, idempotencyCutoff, meta, quota);
       if (result.inserted) await publish(null, result.record);
       return result;
     },

@@ -35,16 +35,21 @@ export class ValidationError extends Error {
   }
 }
 
+/** Which per-owner quota refused a start. */
+export type QuotaLimit = 'active' | 'rate';
+
 /**
- * A per-owner quota refused a start (too many active operations, or too many starts in a minute);
- * nothing was stored (SEMANTICS.md, "Quotas and fairness").
+ * A per-owner quota refused a start: too many operations PENDING, RUNNING or CANCELLING at once,
+ * or too many starts in the rate window. Nothing was stored.
  */
 export class RateLimitedError extends Error {
   override readonly name = 'RateLimitedError';
   constructor(
     message: string,
-    /** How long to wait before a start can succeed. */
+    /** How long to wait before a start can succeed (at least 1). */
     readonly retryAfterMs: number,
+    /** The quota that refused it (the longer wait when both did). */
+    readonly limit: QuotaLimit,
   ) {
     super(message);
   }

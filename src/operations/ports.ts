@@ -43,6 +43,24 @@ export type InsertResult =
   | { readonly inserted: true; readonly record: OperationRecord }
   | { readonly inserted: false; readonly existing: OperationRecord };
 
+/**
+ * Per-owner limits on new operations, decided in the transaction that inserts one (SEMANTICS.md,
+ * "Quotas and fairness"), so that they hold across every instance sharing the database.
+ */
+export interface StartQuota {
+  /** Most operations one owner may have PENDING, RUNNING or CANCELLING at once; null: no limit. */
+  readonly maxActive: number | null;
+  /** Most operations one owner may start in any `windowMs`; null: no limit. */
+  readonly maxStarts: number | null;
+  /** The rate window, in milliseconds. */
+  readonly windowMs: number;
+  /**
+   * The `retryAfterMs` of a refusal by `maxActive`: when a run ends cannot be known, so this is a
+   * hint of how soon asking again is sensible.
+   */
+  readonly activeRetryMs: number;
+}
+
 /** Who caused a change and why, as the transition log records it. */
 export interface ChangeMeta {
   /** `user:<sub>` for a client's request, `worker:<id>` for a runner, `system` for recovery. */
@@ -70,9 +88,17 @@ export interface OperationStore {
   /**
    * Stores a new PENDING operation. With an idempotency key, an operation of the same owner and
    * key created at or after `idempotencyCutoff` is returned instead (`inserted: false`), and
-   * concurrent inserts with one key create exactly one row.
+   * concurrent inserts with one key create exactly one row. With a `quota`, the insert is refused
+   * with `RateLimitedError` (nothing stored) when the owner is over it, counted at
+   * `record.createdAt` in the same transaction, one insert per owner at a time across instances;
+   * an idempotent repeat is returned and never refused.
    */
-  insert(record: OperationRecord, idempotencyCutoff: Date, meta: ChangeMeta): Promise<InsertResult>;
+  insert(
+    record: OperationRecord,
+    idempotencyCutoff: Date,
+    meta: ChangeMeta,
+    quota?: StartQuota | null,
+  ): Promise<InsertResult>;
   /**
    * Compare-and-set: writes `next` only while the stored revision (and lease owner, when given)
    * still match `expected`, and appends `next` to the transition log in the same transaction.

@@ -9,7 +9,13 @@ import { createLogPageReader } from './log-pages.js';
 import type { JsonValue, LogEntry, OperationRecord } from './model.js';
 import { newOperationId } from './new-id.js';
 import { readPage } from './page-reader.js';
-import type { InsertResult, OperationFilter, OperationStore, PageKey } from './ports.js';
+import type {
+  InsertResult,
+  OperationFilter,
+  OperationStore,
+  PageKey,
+  StartQuota,
+} from './ports.js';
 import { isDone } from './status.js';
 import { isWellFormedText, requireWellFormedJson, requireWellFormedText } from './text.js';
 import type { NewOperation } from './transitions.js';
@@ -30,6 +36,27 @@ export const LIMITS = {
   defaultPageSize: 20,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 } as const;
+
+/**
+ * Per-owner quotas on starts (SEMANTICS.md, "Quotas and fairness"); 0 turns a limit off.
+ */
+export interface QuotaSettings {
+  /** Operations one owner may have PENDING, RUNNING or CANCELLING at once. */
+  readonly maxActivePerOwner: number;
+  /** Starts one owner may make in any 60 seconds. */
+  readonly startRatePerMinute: number;
+  /** Whether admins' own starts are exempt. */
+  readonly exemptAdmins: boolean;
+}
+
+/** The rate window of `QuotaSettings.startRatePerMinute`. */
+const START_RATE_WINDOW_MS = 60_000;
+
+/**
+ * The `retryAfterMs` of a start refused for too many active operations: when one ends cannot be
+ * known, and asking again sooner than this rarely helps.
+ */
+const ACTIVE_RETRY_HINT_MS = 5_000;
 
 /** What `startOperation` asks for, as the client sent it. */
 export interface StartRequest {
@@ -91,7 +118,10 @@ export interface HistoryReader {
 
 /** The use cases of the API, each deciding visibility with `canSee`. */
 export interface OperationsService {
-  /** Validates and stores a new PENDING operation, or returns the idempotent first one. */
+  /**
+   * Validates and stores a new PENDING operation, or returns the idempotent first one. Throws
+   * `RateLimitedError` (nothing stored) when the owner is over a quota.
+   */
   start(
     viewer: Viewer,
     request: StartRequest,
@@ -176,19 +206,45 @@ export function createOperationsService(deps: {
   commit: Committer;
   registry: HandlerRegistry;
   feed: Feed;
+  /** @default no quotas */
+  quotas?: QuotaSettings;
   clock?: () => Date;
 }): OperationsService {
   const { store, commit, registry, feed } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const quotas = deps.quotas ?? null;
 
   /**
-   * The one path by which new operations are stored, for `start` and `retry` alike: whatever
-   * limits a start applies here. `actor` is who asked (`user:<sub>`), `op.ownerId` whose it is.
+   * The quota a start asked for by `viewer` is held to, or null: every path that creates an
+   * operation passes it to `commit.insert`, which counts the start against the new operation's
+   * owner (and refuses with `RateLimitedError`).
    */
-  function launch(op: Omit<NewOperation, 'id'>, actor: string): Promise<InsertResult> {
+  function startQuota(viewer: Viewer): StartQuota | null {
+    if (quotas === null || (viewer.isAdmin && quotas.exemptAdmins)) return null;
+    const { maxActivePerOwner, startRatePerMinute } = quotas;
+    if (maxActivePerOwner === 0 && startRatePerMinute === 0) return null;
+    return {
+      maxActive: maxActivePerOwner === 0 ? null : maxActivePerOwner,
+      maxStarts: startRatePerMinute === 0 ? null : startRatePerMinute,
+      windowMs: START_RATE_WINDOW_MS,
+      activeRetryMs: ACTIVE_RETRY_HINT_MS,
+    };
+  }
+
+  /**
+   * The one path by which new operations are stored, for `start` and `retry` alike: the quotas
+   * of `startQuota(viewer)` apply here, counted against `op.ownerId` (rejects with
+   * `RateLimitedError`, nothing stored). `viewer` is who asked, `op.ownerId` whose it is.
+   */
+  function launch(op: Omit<NewOperation, 'id'>, viewer: Viewer): Promise<InsertResult> {
     const now = clock();
     const record = transitions.create({ id: newOperationId(now.getTime()), ...op }, now);
-    return commit.insert(record, new Date(now.getTime() - LIMITS.idempotencyWindowMs), actor);
+    return commit.insert(
+      record,
+      new Date(now.getTime() - LIMITS.idempotencyWindowMs),
+      `user:${viewer.id}`,
+      startQuota(viewer),
+    );
   }
 
   return {
@@ -215,7 +271,7 @@ export function createOperationsService(deps: {
 
       const result = await launch(
         { kind, ownerId: viewer.id, input, idempotencyKey, timeoutMs, retryOf: null },
-        `user:${viewer.id}`,
+        viewer,
       );
       if (result.inserted) return { operation: result.record, deduplicated: false };
       const existing = result.existing;
@@ -265,7 +321,7 @@ export function createOperationsService(deps: {
           timeoutMs: original.timeoutMs,
           retryOf: original.id,
         },
-        `user:${viewer.id}`,
+        viewer,
       );
       // Without an idempotency key every insert is a new row.
       if (!result.inserted) throw new Error('A retry without an idempotency key was deduplicated.');

@@ -78,7 +78,7 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     complexity: COST.write,
     errors: {
-      types: [UnknownKindError, ValidationError],
+      types: [UnknownKindError, ValidationError, RateLimitedError],
       directResult: true,
       union: { name: 'StartOperationResult' },
     },

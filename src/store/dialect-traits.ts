@@ -16,6 +16,12 @@ export interface DialectTraits {
    * already excludes every other writer.
    */
   readonly lockRowsToClaim: boolean;
+  /**
+   * Makes the caller's write transaction the only one of this owner's until it ends, so a count
+   * of the owner's operations and an insert decided on it are one step (where the write
+   * transaction already excludes every other writer, nothing to do).
+   */
+  lockOwner(tx: Kysely<Database>, ownerId: string): Promise<void>;
 }
 
 function errorCode(error: unknown): unknown {
@@ -49,6 +55,7 @@ export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
     isUniqueViolation: (error) => SQLITE_UNIQUE_CODES.has(errorCode(error)),
     // BEGIN IMMEDIATE already serialises writers, and SQLite has no row locks.
     lockRowsToClaim: false,
+    lockOwner: async () => undefined,
   },
   postgres: {
     // READ COMMITTED: an UPDATE … WHERE revision = ? that waited on a row lock re-checks the
@@ -56,5 +63,12 @@ export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
     writeTransaction: (db, work) => db.transaction().execute(work),
     isUniqueViolation: (error) => errorCode(error) === '23505',
     lockRowsToClaim: true,
+    // A transaction-scoped advisory lock on a 64-bit hash of the owner: no row to lock exists
+    // before the first insert. Two owners sharing a hash only wait for each other.
+    lockOwner: async (tx, ownerId) => {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`longrun.owner:${ownerId}`}::text, 0))`.execute(
+        tx,
+      );
+    },
   },
 };

@@ -9,6 +9,7 @@ import type {
   OperationStore,
   PageKey,
   PageQuery,
+  StartQuota,
   WriteCondition,
 } from '../operations/ports.js';
 import { ACTIVE, TERMINAL, UNFINISHED, type UnfinishedStatus } from '../operations/status.js';
@@ -80,10 +81,15 @@ export class KyselyStore implements OperationStore {
     });
   }
 
-  insert(record: OperationRecord, idempotencyCutoff: Date, meta: ChangeMeta) {
+  insert(
+    record: OperationRecord,
+    idempotencyCutoff: Date,
+    meta: ChangeMeta,
+    quota: StartQuota | null = null,
+  ) {
     return guarded(
       (): Promise<InsertResult> =>
-        insertOperation(this.#db, this.#dialect, record, idempotencyCutoff, meta),
+        insertOperation(this.#db, this.#dialect, record, idempotencyCutoff, meta, quota),
     );
   }
 

@@ -104,6 +104,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('operations').dropColumn('retry_of').execute();
     },
   },
+  // Per-owner quotas count an owner's PENDING/RUNNING/CANCELLING operations (a few seeks on
+  // status and owner), and fair claiming walks the PENDING rows owner by owner, oldest first, and
+  // counts each owner's running ones: all on this one index. When an owner was last served
+  // (the newest started_at) is one seek on the second.
+  '0005_owner_quota_idx': {
+    async up(db) {
+      await db.schema
+        .createIndex('operations_status_owner_created_at_id_idx')
+        .on('operations')
+        .columns(['status', 'owner_id', 'created_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('operations_owner_started_at_idx')
+        .on('operations')
+        .columns(['owner_id', 'started_at'])
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('operations_owner_started_at_idx').execute();
+      await db.schema.dropIndex('operations_status_owner_created_at_id_idx').execute();
+    },
+  },
 };
 
 /** Where the migrator keeps its own bookkeeping tables. */
@@ -129,6 +151,9 @@ export async function migrateToLatest(
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    // Migrations are independent of each other, and a database may have a later-numbered one
+    // applied before an earlier one was released (0005 before 0004): apply what is missing.
+    allowUnorderedMigrations: true,
     ...options,
   });
   const { error, results = [] } = await migrator.migrateToLatest();

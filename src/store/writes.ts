@@ -1,8 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
-import type { ChangeMeta, InsertResult, WriteCondition } from '../operations/ports.js';
+import type { ChangeMeta, InsertResult, StartQuota, WriteCondition } from '../operations/ports.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
+import { enforceQuota } from './quota.js';
 import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
 
 // Two racing first inserts of one key: the loser's unique violation means the winner has
@@ -16,33 +17,39 @@ async function insertWithEvent(tx: Kysely<Database>, record: OperationRecord, me
 }
 
 /**
- * The idempotent insert in one write transaction: the operation of the same owner and key created
- * at or after `cutoff` wins; an older one gives its key up to `record`.
+ * The insert in one write transaction: with a key, the operation of the same owner and key created
+ * at or after `cutoff` wins (and is never refused), and an older one gives its key up to `record`;
+ * with a quota, the owner's other inserts wait, and an owner over it is refused.
  */
 function insertOnce(
   db: Kysely<Database>,
   dialect: DialectTraits,
   record: OperationRecord,
-  key: string,
   cutoff: Date,
   meta: ChangeMeta,
+  quota: StartQuota | null,
 ): Promise<InsertResult> {
+  const key = record.idempotencyKey;
   return dialect.writeTransaction(db, async (tx): Promise<InsertResult> => {
-    const found = await tx
-      .selectFrom('operations')
-      .selectAll()
-      .where('owner_id', '=', record.ownerId)
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    if (found !== undefined) {
-      const existing = toRecord(found);
-      if (toMs(existing.createdAt) >= toMs(cutoff)) return { inserted: false, existing };
-      await tx
-        .updateTable('operations')
-        .set({ idempotency_key: null })
-        .where('id', '=', found.id)
-        .execute();
+    if (quota !== null) await dialect.lockOwner(tx, record.ownerId);
+    if (key !== null) {
+      const found = await tx
+        .selectFrom('operations')
+        .selectAll()
+        .where('owner_id', '=', record.ownerId)
+        .where('idempotency_key', '=', key)
+        .executeTakeFirst();
+      if (found !== undefined) {
+        const existing = toRecord(found);
+        if (toMs(existing.createdAt) >= toMs(cutoff)) return { inserted: false, existing };
+        await tx
+          .updateTable('operations')
+          .set({ idempotency_key: null })
+          .where('id', '=', found.id)
+          .execute();
+      }
     }
+    if (quota !== null) await enforceQuota(tx, record, quota);
     await insertWithEvent(tx, record, meta);
     return { inserted: true, record };
   });
@@ -55,15 +62,15 @@ export async function insertOperation(
   record: OperationRecord,
   cutoff: Date,
   meta: ChangeMeta,
+  quota: StartQuota | null,
 ): Promise<InsertResult> {
-  const key = record.idempotencyKey;
-  if (key === null) {
+  if (record.idempotencyKey === null && quota === null) {
     await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, record, meta));
     return { inserted: true, record };
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await insertOnce(db, dialect, record, key, cutoff, meta);
+      return await insertOnce(db, dialect, record, cutoff, meta, quota);
     } catch (error) {
       if (attempt >= INSERT_ATTEMPTS || !dialect.isUniqueViolation(error)) throw error;
     }

@@ -15,7 +15,13 @@ import {
   wsClient,
 } from '../helpers/clients.js';
 import { gatedKind, type OnAbort, startGated, withBlockedRunner } from '../helpers/gated.js';
-import { FAST, lateOutcomeDiscarded, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  FAST,
+  lateOutcomeDiscarded,
+  NO_QUOTAS,
+  startTestServer,
+  type TestServer,
+} from '../helpers/server.js';
 import { doneState, waitFor } from '../helpers/wait.js';
 
 /** Runs one more operation to its end, proving the runner was free to pick up anything PENDING. */
@@ -90,7 +96,7 @@ describe('cancelOperation on a PENDING operation', () => {
     // Who wins depends on the machine's speed: rounds go on (at most MAX_ROUNDS) until each side
     // has won at least once, which shows the race was real; every round's outcome is checked.
     const MAX_ROUNDS = 10;
-    const { gated, server, alice, blockerRun } = await withBlockedRunner();
+    const { gated, server, alice, blockerRun } = await withBlockedRunner(NO_QUOTAS);
     const alternate = (ops: Op[]) =>
       ops.flatMap((_, k) => (k % 2 === 0 ? ops[ops.length - 1 - k / 2] : ops[(k - 1) / 2]) ?? []);
     let release = () => blockerRun.finish();
@@ -455,7 +461,7 @@ describe('cancel racing completion', () => {
   }, async () => {
     const gated = gatedKind('test.race');
     const server = await startTestServer(
-      { ...FAST, MAX_CONCURRENT_RUNS: '8' },
+      { ...FAST, ...NO_QUOTAS, MAX_CONCURRENT_RUNS: '8' },
       { handlers: [gated.handler] },
     );
     const alice = userClient(server, 'alice');

@@ -157,6 +157,9 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)('soak: 3 instances, kill -9 and re
       MAX_CONCURRENT_RUNS: '80',
       LEASE_MS,
       MAX_QUERY_COST: '100000',
+      // Each user keeps about 40 operations in flight and starts hundreds a minute.
+      MAX_ACTIVE_PER_OWNER: '0',
+      START_RATE_PER_MINUTE: '0',
     });
     const admin = tokenFor('soak-admin', { admin: true });
     const tokens = new Map(USERS.map((user) => [user, tokenFor(user)]));

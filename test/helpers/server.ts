@@ -37,6 +37,12 @@ export const FAST = { SHUTDOWN_GRACE_MS: '100', CANCEL_GRACE_MS: '10000' };
 /** Env for tests whose handlers run until aborted: teardown stops them at once. */
 export const NO_SHUTDOWN_GRACE = { SHUTDOWN_GRACE_MS: '0' };
 
+/**
+ * Env for tests that start many operations for one user on purpose, about something other than
+ * the per-owner quotas: lifts them.
+ */
+export const NO_QUOTAS = { MAX_ACTIVE_PER_OWNER: '0', START_RATE_PER_MINUTE: '0' };
+
 /** An app listening on a free port with a fresh SQLite file; stopped after the test. */
 export interface TestServer {
   readonly app: App;

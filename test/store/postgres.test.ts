@@ -140,6 +140,7 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
         '0001_operations',
         '0002_operation_events',
         '0003_retry_of',
+        '0005_owner_quota_idx',
       ]);
     });
 

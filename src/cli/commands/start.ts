@@ -68,6 +68,8 @@ export const startCommand: Command = {
         throw new CliError(clause(result.message), ExitCode.Usage);
       case 'ValidationError':
         throw new CliError(invalid(result), ExitCode.Usage);
+      case 'RateLimitedError':
+        throw new CliError(clause(result.message), ExitCode.Failed);
       case 'StartOperationSuccess':
         break;
     }

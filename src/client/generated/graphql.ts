@@ -71,6 +71,7 @@ export type StartOperationMutationVariables = Exact<{
 
 
 export type StartOperationMutation = { startOperation:
+    | { __typename: 'RateLimitedError', message: string, retryAfterMs: number }
     | { __typename: 'StartOperationSuccess', deduplicated: boolean, operation: { id: string, kind: string, status: OperationStatus, progress: number | null, message: string | null, ownerId: string, revision: number, done: boolean, input: unknown, result: unknown, timeoutMs: number | null, createdAt: string, updatedAt: string, startedAt: string | null, finishedAt: string | null, cancelRequestedAt: string | null, cancelledBy: string | null, cancelReason: string | null, error: { code: string, message: string } | null, retryOf: { id: string } | null } }
     | { __typename: 'UnknownKindError', message: string, kind: string }
     | { __typename: 'ValidationError', message: string, field: string | null }
@@ -308,6 +309,10 @@ export const StartOperationDocument = new TypedDocumentString(`
     ... on UnknownKindError {
       message
       kind
+    }
+    ... on RateLimitedError {
+      message
+      retryAfterMs
     }
     ... on ValidationError {
       message

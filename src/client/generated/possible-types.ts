@@ -33,6 +33,7 @@
       "ValidationError"
     ],
     "StartOperationResult": [
+      "RateLimitedError",
       "StartOperationSuccess",
       "UnknownKindError",
       "ValidationError"
@@ -73,6 +74,7 @@
       "ValidationError"
     ],
     "StartOperationResult": [
+      "RateLimitedError",
       "StartOperationSuccess",
       "UnknownKindError",
       "ValidationError"
