@@ -193,6 +193,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     registry,
     feed,
     quotas: config.quotas,
+    onRefused: (error) => metrics.quotaRefused(error.limit),
   });
   const watchLinks = createWatchLinks({ operations, tokens: watchTokens });
   const runner = createRunner({

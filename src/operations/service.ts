@@ -3,7 +3,7 @@ import { canSee, isWatchOnly, type Viewer } from '../auth/viewer.js';
 import type { HandlerRegistry, OperationKindInfo } from '../handlers/registry.js';
 import type { Committer } from './commit.js';
 import { decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor } from './cursor.js';
-import { NotFoundError, UnknownKindError, ValidationError } from './errors.js';
+import { NotFoundError, RateLimitedError, UnknownKindError, ValidationError } from './errors.js';
 import type { Feed, FeedFilter } from './feed.js';
 import { createLogPageReader } from './log-pages.js';
 import type { JsonValue, LogEntry, OperationRecord } from './model.js';
@@ -208,6 +208,8 @@ export function createOperationsService(deps: {
   feed: Feed;
   /** @default no quotas */
   quotas?: QuotaSettings;
+  /** Told of every start a quota refused (for metrics). */
+  onRefused?: (error: RateLimitedError) => void;
   clock?: () => Date;
 }): OperationsService {
   const { store, commit, registry, feed } = deps;
@@ -236,15 +238,20 @@ export function createOperationsService(deps: {
    * of `startQuota(viewer)` apply here, counted against `op.ownerId` (rejects with
    * `RateLimitedError`, nothing stored). `viewer` is who asked, `op.ownerId` whose it is.
    */
-  function launch(op: Omit<NewOperation, 'id'>, viewer: Viewer): Promise<InsertResult> {
+  async function launch(op: Omit<NewOperation, 'id'>, viewer: Viewer): Promise<InsertResult> {
     const now = clock();
     const record = transitions.create({ id: newOperationId(now.getTime()), ...op }, now);
-    return commit.insert(
-      record,
-      new Date(now.getTime() - LIMITS.idempotencyWindowMs),
-      `user:${viewer.id}`,
-      startQuota(viewer),
-    );
+    try {
+      return await commit.insert(
+        record,
+        new Date(now.getTime() - LIMITS.idempotencyWindowMs),
+        `user:${viewer.id}`,
+        startQuota(viewer),
+      );
+    } catch (error) {
+      if (error instanceof RateLimitedError) deps.onRefused?.(error);
+      throw error;
+    }
   }
 
   return {

@@ -89,6 +89,8 @@ describe('per-owner quotas', () => {
     const refused = refusal(await alice.startResult({ ...RUN_FOREVER, idempotencyKey: 'fourth' }));
     expect(refused.retryAfterMs).toBe(5_000);
     expect(refused.message).toMatch(/at most 3 PENDING, RUNNING or CANCELLING/);
+    const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+    expect(metrics).toContain('longrun_quota_refusals_total{reason="active"} 1');
     expect(await alice.total()).toBe(3);
     const db = openLiveDb(server);
     try {
@@ -168,6 +170,24 @@ describe('per-owner quotas', () => {
     const rate = refusal(await alice.startResult(QUICK));
     expect(rate.message).toMatch(/in any 60 s/);
     expect(await alice.total()).toBe(3);
+  });
+
+  it('counts retryOperation as a start, against the owner of the operation it retries', async () => {
+    const { alice } = await quotaServer({ MAX_ACTIVE_PER_OWNER: '0', START_RATE_PER_MINUTE: '2' });
+    const first = success(await alice.startResult(QUICK));
+    await doneState(alice, first.id);
+    const RETRY = `mutation($id: ID!) { retryOperation(input: { id: $id }) {
+      __typename ... on RateLimitedError { message retryAfterMs } ... on Error { message } } }`;
+    const retry = async () => {
+      const r = await alice.gql<{ retryOperation: { __typename: string } }>(RETRY, {
+        id: first.id,
+      });
+      return r.body.data?.retryOperation.__typename;
+    };
+    expect(await retry()).toBe('RetryOperationSuccess');
+    expect(await retry()).toBe('RateLimitedError');
+    refusal(await alice.startResult(QUICK));
+    expect(await alice.total()).toBe(2);
   });
 
   it('holds admins to the quotas unless QUOTAS_EXEMPT_ADMINS is set', async () => {
