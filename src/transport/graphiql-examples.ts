@@ -58,7 +58,7 @@ function startExample(kind: OperationKindInfo, taken: Set<string>): string {
 
 /**
  * The documents GraphiQL opens with: a start per registered kind with its example input (from
- * `operationKinds`), then watch, wait, cancel, the kinds and the viewer's operations.
+ * `operationKinds`), then watch, wait, cancel, retry, the kinds and the viewer's operations.
  */
 export function graphiqlExamples(kinds: readonly OperationKindInfo[]): string {
   const taken = new Set<string>();
@@ -82,6 +82,16 @@ mutation Cancel {
   cancelOperation(input: { id: "PASTE-ID", reason: "changed my mind" }) {
     __typename
     ... on CancelOperationSuccess { operation { id status cancelRequestedAt } }
+    ... on Error { message }
+  }
+}
+
+# Once it is done (FAILED, CANCELLED or SUCCEEDED): a new run with the same kind and input.
+mutation Retry {
+  retryOperation(input: { id: "PASTE-ID" }) {
+    __typename
+    ... on RetryOperationSuccess { operation { id status retryOf { id status } } }
+    ... on RateLimitedError { message retryAfterMs }
     ... on Error { message }
   }
 }

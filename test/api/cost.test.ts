@@ -5,6 +5,7 @@ import {
   GetOperationDocument,
   ListOperationsDocument,
   OperationEventsDocument,
+  RetryOperationDocument,
   StartOperationDocument,
   ViewerDocument,
   WatchOperationDocument,
@@ -191,6 +192,7 @@ describe('what the cost limit lets through', () => {
       [String(OperationEventsDocument), { id, first: 100 }],
       [String(StartOperationDocument), { input: { kind: 'demo.sleep', input: { ms: 0 } } }],
       [String(CancelOperationDocument), { input: { id, reason: 'done already' } }],
+      [String(RetryOperationDocument), { input: { id } }],
     ];
     for (const [query, variables] of cases) {
       const r = await admin.gql(query, variables);
@@ -225,7 +227,7 @@ describe('what the cost limit lets through', () => {
   it("GraphiQL's examples and its introspection query", async () => {
     const { server, admin, id } = await documentsServer();
     const examples = graphiqlExamples(server.app.operations.kinds()).replaceAll('PASTE-ID', id);
-    for (const operationName of ['StartDemoSleep', 'Cancel', 'Kinds', 'Mine']) {
+    for (const operationName of ['StartDemoSleep', 'Cancel', 'Retry', 'Kinds', 'Mine']) {
       const response = await fetch(server.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${admin.token}` },
