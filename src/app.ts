@@ -20,7 +20,7 @@ import type { Logger } from './logger.js';
 import { type AppMetrics, createMetrics } from './metrics/metrics.js';
 import { createCommitter } from './operations/commit.js';
 import { createFeed } from './operations/feed.js';
-import type { EventBus, OperationStore } from './operations/ports.js';
+import type { BusCounts, EventBus, OperationStore } from './operations/ports.js';
 import { createOperationsService, type OperationsService } from './operations/service.js';
 import { OperationStatus } from './operations/status.js';
 import { createWatchLinks } from './operations/watch-links.js';
@@ -99,6 +99,11 @@ export interface App {
   readonly metrics: AppMetrics;
   /** Open live streams and sockets, for diagnostics and tests. */
   gauges(): { streams: number; sockets: number; runs: number };
+  /**
+   * What this instance's event bus has received: with Redis, only the changes its own subscribers
+   * watch, the cancels of what it runs and the announcements of new work.
+   */
+  busCounts(): BusCounts;
   /**
    * What one user (or everyone, without `userId`) holds under the per-user caps on connections and
    * subscriptions (`MAX_SOCKETS_PER_USER`, `MAX_SUBSCRIPTIONS_PER_USER`).
@@ -276,6 +281,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     maxBodyBytes: config.maxBodyBytes,
     stallTimeoutMs: config.sseStallTimeoutMs,
     ready,
+    busCounts: () => bus.counts(),
     dashboard: {
       dir: options.dashboardDir ?? defaultDashboardDir(),
       devToken,
@@ -327,6 +333,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       runs: runner.active(),
     }),
     usage: (userId) => limits.usage(userId === undefined ? undefined : userQuota(userId)),
+    busCounts: () => bus.counts(),
     ready,
 
     async start() {

@@ -44,6 +44,7 @@ export function decodeEvent<K extends keyof BusEvents>(
 const DECODERS: { readonly [K in keyof BusEvents]: Decoder<K> } = {
   'operation.changed': (value) => decodeRecord(object(value)),
   'operation.cancel': (value) => ({ id: text(object(value).id) }),
+  'operation.pending': (value) => ({ id: text(object(value).id) }),
 };
 
 function decodeRecord(o: Record<string, unknown>): OperationRecord {

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { BusEvents, BusListener, EventBus } from '../operations/ports.js';
+import type { BusEvents, BusListener, BusScope, EventBus } from '../operations/ports.js';
+import { channelOf, channelsOf, zeroCounts } from './channels.js';
 import { decodeEvent, encodeEvent } from './codec.js';
 import { busUnavailable } from './unavailable.js';
 
@@ -38,13 +39,24 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 type AnyListener = (event: unknown) => void;
 
-/** One Redis channel = one topic, shared by every local listener of that topic. */
+/** One Redis channel = one scope of one topic, shared by every local listener of it. */
 interface Channel {
   readonly topic: keyof BusEvents;
   readonly listeners: Set<AnyListener>;
-  /** Settles when Redis acknowledged the SUBSCRIBE. */
+  /** Settles when Redis acknowledged the SUBSCRIBE (again after a break, once resubscribed). */
   ready: Promise<void>;
 }
+
+/**
+ * PUBLISH of one payload (ARGV[1]) on several channels (ARGV[2..]) in one round trip, sending the
+ * payload once; a script runs whole, so every channel gets it before any later message. The
+ * channels are not keys, hence ARGV.
+ */
+const PUBLISH_ALL = `local n = 0
+for i = 2, #ARGV do n = n + redis.call('PUBLISH', ARGV[i], ARGV[1]) end
+return n`;
+
+type Publisher = Redis & { publishAll(payload: string, ...channels: string[]): Promise<number> };
 
 /**
  * The event bus over Redis pub/sub: one connection publishes, one subscribes. Resolves once both
@@ -78,7 +90,9 @@ export async function createRedisBus(
     ...named('publisher'),
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
-  });
+  }) as Publisher;
+  // EVALSHA, and EVAL once when Redis does not know the script yet (after a restart too).
+  pub.defineCommand('publishAll', { numberOfKeys: 0, lua: PUBLISH_ALL });
   // A SUBSCRIBE issued while (re)connecting waits in the offline queue and fails after one retry.
   // autoResubscribe is off because ioredis resubscribes fire-and-forget (an unhandled rejection if
   // the connection drops again) and never says when it is done; `resync` does it and then reports.
@@ -86,6 +100,8 @@ export async function createRedisBus(
 
   const channels = new Map<string, Channel>();
   const resyncListeners = new Set<(brokenSince: Date) => void>();
+  const received = zeroCounts();
+  let malformed = 0;
   let closed = false;
   // Every break of the subscriber connection bumps `epoch`. `aliveAt` is the send time of the
   // last command Redis answered on the current connection: whatever was published before it has
@@ -117,8 +133,10 @@ export async function createRedisBus(
   sub.on('message', (name: string, payload: string) => {
     const channel = channels.get(name);
     if (!channel) return; // a late message for a channel we just left
+    received[channel.topic]++;
     const event = decodeEvent(channel.topic, payload);
     if (event === null) {
+      malformed++;
       logger.warn('dropped a malformed bus message', { channel: name, bytes: payload.length });
       return;
     }
@@ -181,6 +199,10 @@ export async function createRedisBus(
     if (at !== epoch || closed || since === null || brokenSince !== since) return;
     brokenSince = null;
     aliveAt = sentAt;
+    for (const name of names) {
+      const channel = channels.get(name);
+      if (channel) channel.ready = Promise.resolve();
+    }
     logger.info('Redis subscriptions restored', { channels: names.length, brokenSince: since });
     for (const listener of [...resyncListeners]) {
       try {
@@ -213,13 +235,11 @@ export async function createRedisBus(
     const sentAt = new Date();
     const channel: Channel = { topic, listeners: new Set(), ready: Promise.resolve() };
     channels.set(name, channel);
-    channel.ready = sub.subscribe(name).then(
-      () => alive(sentAt, at),
-      (error: unknown) => {
-        if (channels.get(name) === channel) channels.delete(name);
-        throw error;
-      },
-    );
+    // A failed SUBSCRIBE keeps the channel: `resync` subscribes it once Redis is back.
+    channel.ready = sub.subscribe(name).then(() => alive(sentAt, at));
+    // Listeners that joined meanwhile each see the failure; this one only keeps it from going
+    // unhandled when they have all left.
+    channel.ready.catch(() => undefined);
     return channel;
   }
 
@@ -238,21 +258,26 @@ export async function createRedisBus(
   return {
     async publish(topic, event) {
       if (closed) throw new Error('The event bus is closed.');
-      await pub
-        .publish(channelPrefix + topic, encodeEvent(topic, event))
-        .catch((error: unknown) => {
-          throw busUnavailable(error);
-        });
+      const payload = encodeEvent(topic, event);
+      const names = channelsOf(topic, event).map((name) => channelPrefix + name);
+      const [only] = names;
+      await (names.length === 1 && only !== undefined
+        ? pub.publish(only, payload)
+        : pub.publishAll(payload, ...names)
+      ).catch((error: unknown) => {
+        throw busUnavailable(error);
+      });
     },
 
     async subscribe<K extends keyof BusEvents>(
       topic: K,
+      scope: BusScope,
       listener: BusListener<K>,
       signal: AbortSignal,
     ) {
       if (closed) throw new Error('The event bus is closed.');
       if (signal.aborted) return;
-      const name = channelPrefix + topic;
+      const name = channelPrefix + channelOf(topic, scope);
       const channel = channels.get(name) ?? open(name, topic);
       // One entry per call, so the same function subscribed twice is removed once per signal.
       const entry: AnyListener = (event) => listener(event as BusEvents[K]);
@@ -265,8 +290,6 @@ export async function createRedisBus(
       try {
         await channel.ready;
       } catch (error) {
-        signal.removeEventListener('abort', leave);
-        channel.listeners.delete(entry);
         throw busUnavailable(error);
       }
     },
@@ -277,6 +300,8 @@ export async function createRedisBus(
       resyncListeners.add(entry);
       signal.addEventListener('abort', () => resyncListeners.delete(entry), { once: true });
     },
+
+    counts: () => ({ received: { ...received }, malformed }),
 
     async ping() {
       if (closed) throw new Error('The event bus is closed.');

@@ -40,8 +40,15 @@ export interface Committer {
   /**
    * Claims up to `limit` PENDING operations, oldest first, with `claim` deciding each (see
    * `OperationStore.claimPending`); publishes and resolves with the claimed states.
+   * `beforePublish` runs between the commit and the publish (a runner listens for the cancels of
+   * what it claimed before anyone hears it is RUNNING); a failure there is logged, not thrown.
    */
-  claim(limit: number, claim: Decide, actor: Actor): Promise<OperationRecord[]>;
+  claim(
+    limit: number,
+    claim: Decide,
+    actor: Actor,
+    beforePublish?: (claimed: readonly OperationRecord[]) => Promise<void>,
+  ): Promise<OperationRecord[]>;
 }
 
 /** Hears of the changes this process commits; it must return quickly and not throw. */
@@ -95,6 +102,9 @@ export function createCommitter(
   async function publish(previous: OperationRecord | null, next: OperationRecord): Promise<void> {
     try {
       await bus.publish('operation.changed', next);
+      if (next.status === OperationStatus.Pending && previous?.status !== OperationStatus.Pending) {
+        await bus.publish('operation.pending', { id: next.id });
+      }
       if (
         next.status === OperationStatus.Cancelling &&
         previous?.status !== OperationStatus.Cancelling
@@ -138,7 +148,7 @@ export function createCommitter(
       if (result.inserted) await publish(null, result.record);
       return result;
     },
-    async claim(limit, claim, actor) {
+    async claim(limit, claim, actor, beforePublish) {
       const claimed = await store.claimPending(
         limit,
         (pending) => {
@@ -147,6 +157,11 @@ export function createCommitter(
         },
         { actor, reason: null },
       );
+      if (beforePublish && claimed.length > 0) {
+        await beforePublish(claimed).catch((error: unknown) =>
+          logger.error('preparing to publish claimed operations failed', { error }),
+        );
+      }
       for (const next of claimed) await publish(null, next);
       return claimed;
     },

@@ -154,14 +154,43 @@ export interface OperationStore {
 
 /** The topics of the event bus and what each carries. */
 export interface BusEvents {
-  /** An operation's full state right after a committed change (or its creation). */
+  /**
+   * An operation's full state right after a committed change (or its creation). Heard by the
+   * subscribers of that operation, of its owner and of everything.
+   */
   'operation.changed': OperationRecord;
-  /** Cancellation was requested for a RUNNING operation: whoever runs it aborts its handler. */
+  /**
+   * Cancellation was requested for a RUNNING operation: whoever runs it aborts its handler. Heard
+   * only by the subscribers of that operation.
+   */
   'operation.cancel': { readonly id: string };
+  /** An operation is PENDING: runners with room claim work. Heard by every subscriber. */
+  'operation.pending': { readonly id: string };
 }
+
+/**
+ * Which events of a topic a subscription hears: those of one operation, of one owner's
+ * operations, or all of them. A shared transport brings a process only what it subscribed to, so
+ * what each instance receives follows its own subscribers, not the size of the cluster.
+ */
+export type BusScope =
+  | { readonly operation: string }
+  | { readonly owner: string }
+  | { readonly all: true };
+
+/** The scope of every event of a topic. */
+export const ALL: BusScope = Object.freeze({ all: true as const });
 
 /** A listener of one topic. It must not throw and must return quickly (it may queue). */
 export type BusListener<K extends keyof BusEvents> = (event: BusEvents[K]) => void;
+
+/** What one process's bus has received, counted since it opened. */
+export interface BusCounts {
+  /** Messages that arrived for a subscription of this process, per topic, malformed ones too. */
+  readonly received: { readonly [K in keyof BusEvents]: number };
+  /** Of those, the messages that could not be decoded and were dropped. */
+  readonly malformed: number;
+}
 
 /**
  * Carries events between the parts of one process or, with a shared transport, between
@@ -170,14 +199,21 @@ export type BusListener<K extends keyof BusEvents> = (event: BusEvents[K]) => vo
  * Implementations: `bus/memory-bus.ts` (in-process), `bus/redis-bus.ts` (Redis pub/sub).
  */
 export interface EventBus {
-  /** Resolves once delivery is handed to the transport; callers publish only after commit. */
+  /**
+   * Sends `event` to every scope of `topic` it belongs to (see `BusEvents`) in one step. Resolves
+   * once delivery is handed to the transport; callers publish only after commit.
+   */
   publish<K extends keyof BusEvents>(topic: K, event: BusEvents[K]): Promise<void>;
   /**
-   * Calls `listener` for every later event of `topic` until `signal` aborts. Resolves once the
-   * subscription is live, so no event published after it resolves can be missed.
+   * Calls `listener` for every later event of `topic` within `scope` until `signal` aborts.
+   * Resolves once the subscription is live, so no event published after it resolves can be
+   * missed. Rejects with `UnavailableError` while the transport is away; the listener then stays
+   * registered until `signal` aborts, is subscribed when the transport is back, and `onResync`
+   * reports the break.
    */
   subscribe<K extends keyof BusEvents>(
     topic: K,
+    scope: BusScope,
     listener: BusListener<K>,
     signal: AbortSignal,
   ): Promise<void>;
@@ -187,6 +223,8 @@ export interface EventBus {
    * store's transition log. Never called in process.
    */
   onResync(listener: (brokenSince: Date) => void, signal: AbortSignal): void;
+  /** What this process has received so far. */
+  counts(): BusCounts;
   /** Resolves when the transport answers (always, in process). */
   ping(): Promise<void>;
   close(): Promise<void>;

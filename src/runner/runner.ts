@@ -2,8 +2,8 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import type { Committer, Decide } from '../operations/commit.js';
 import type { OperationRecord } from '../operations/model.js';
-import type { EventBus, OperationStore } from '../operations/ports.js';
-import { ACTIVE, OperationStatus } from '../operations/status.js';
+import { ALL, type EventBus, type OperationStore } from '../operations/ports.js';
+import { ACTIVE } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
 import { Coalesced } from './coalesced.js';
 import { HandlerRun, type RunEnvironment } from './handler-run.js';
@@ -45,6 +45,8 @@ export class Runner {
   readonly #clock: () => Date;
   readonly #actor: string;
   readonly #runs = new Map<string, HandlerRun>();
+  /** Per operation run here, the subscription to its cancel requests. */
+  readonly #cancelListeners = new Map<string, AbortController>();
   readonly #subscriptions = new AbortController();
   readonly #timers: Array<() => void> = [];
   readonly #claiming: Coalesced;
@@ -68,7 +70,11 @@ export class Runner {
       cancelGraceMs: deps.options.cancelGraceMs,
       write: (id, decide) => this.#write(id, decide),
       finished: (run) => {
-        if (this.#runs.get(run.id) === run) this.#runs.delete(run.id);
+        if (this.#runs.get(run.id) === run) {
+          this.#runs.delete(run.id);
+          this.#cancelListeners.get(run.id)?.abort();
+          this.#cancelListeners.delete(run.id);
+        }
         void this.#claiming.run();
       },
     };
@@ -94,18 +100,7 @@ export class Runner {
   async start(): Promise<void> {
     const { bus, logger } = this.#deps;
     const { signal } = this.#subscriptions;
-    await bus.subscribe(
-      'operation.changed',
-      (op) => {
-        if (op.status === OperationStatus.Pending) void this.#claiming.run();
-      },
-      signal,
-    );
-    await bus.subscribe(
-      'operation.cancel',
-      ({ id }) => this.#runs.get(id)?.requestStop('cancel'),
-      signal,
-    );
+    await bus.subscribe('operation.pending', ALL, () => void this.#claiming.run(), signal);
     this.#leases.start();
     await this.#leases.recoverExpired();
     await this.#removeExpired().catch((error) =>
@@ -123,6 +118,8 @@ export class Runner {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#subscriptions.abort();
+    for (const listening of this.#cancelListeners.values()) listening.abort();
+    this.#cancelListeners.clear();
     for (const stopTimer of this.#timers) stopTimer();
     const running = [...this.#runs.values()];
     if (running.length > 0) {
@@ -178,10 +175,37 @@ export class Runner {
         free,
         (op) => transitions.claim(op, lease, now),
         this.#actor,
+        (ops) => this.#listenForCancels(ops),
       );
       for (const op of claimed) this.#launch(op);
       if (claimed.length < free) return;
     }
+  }
+
+  /**
+   * Subscribes to the cancel requests of operations just claimed, before their RUNNING state is
+   * published. Only this instance hears them; while the bus is away, the lease heartbeat reads a
+   * cancel from the store instead.
+   */
+  async #listenForCancels(ops: readonly OperationRecord[]): Promise<void> {
+    const { bus, logger } = this.#deps;
+    await Promise.all(
+      ops.map(async ({ id }) => {
+        const listening = new AbortController();
+        this.#cancelListeners.get(id)?.abort();
+        this.#cancelListeners.set(id, listening);
+        try {
+          await bus.subscribe(
+            'operation.cancel',
+            { operation: id },
+            () => this.#runs.get(id)?.requestStop('cancel'),
+            listening.signal,
+          );
+        } catch (error) {
+          logger.debug('listening for the cancels of a claimed operation failed', { id, error });
+        }
+      }),
+    );
   }
 
   #launch(op: OperationRecord): void {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { HttpTimeouts } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type AppMetrics, type HttpRoute, NO_RESPONSE } from '../metrics/metrics.js';
+import type { BusCounts } from '../operations/ports.js';
 import { ErrorCode } from '../schema/codes.js';
 import { createDashboard, type DashboardOptions } from './dashboard.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
@@ -34,6 +35,8 @@ export interface HttpOptions {
   readonly metrics: AppMetrics;
   /** Serves `/metrics`. */
   readonly metricsEndpoint: MetricsEndpoint;
+  /** What this instance's event bus has received, shown by `/readyz` as `bus`. */
+  busCounts(): BusCounts;
 }
 
 class BodyTooLarge extends Error {}
@@ -244,7 +247,10 @@ export function createHttpServer(options: HttpOptions): Server {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
         const ready = await options.ready();
-        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+        return sendJson(res, ready ? 200 : 503, {
+          status: ready ? 'ready' : 'unavailable',
+          bus: options.busCounts(),
+        });
       }
       // The probes above answer any Host (load balancers address instances by IP); everything
       // else only the names this server is for, which stops DNS rebinding. A scrape with

@@ -521,9 +521,14 @@ describe('internal errors and health', () => {
       return { status: response.status, body: await response.json() };
     };
     expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
-    expect(await get('/readyz')).toEqual({ status: 200, body: { status: 'ready' } });
+    // The in-process bus has carried nothing yet: no operation was started.
+    const bus = {
+      received: { 'operation.changed': 0, 'operation.cancel': 0, 'operation.pending': 0 },
+      malformed: 0,
+    };
+    expect(await get('/readyz')).toEqual({ status: 200, body: { status: 'ready', bus } });
     await server.app.store.close();
-    expect(await get('/readyz')).toEqual({ status: 503, body: { status: 'unavailable' } });
+    expect(await get('/readyz')).toEqual({ status: 503, body: { status: 'unavailable', bus } });
     expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     expect(server.logs.some((e) => e.message === 'readiness check failed')).toBe(true);
   });

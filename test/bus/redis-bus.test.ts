@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis-bus.js';
 import type { Logger } from '../../src/logger.js';
 import { UnavailableError } from '../../src/operations/errors.js';
-import type { EventBus } from '../../src/operations/ports.js';
+import { ALL, type EventBus } from '../../src/operations/ports.js';
 import { REDIS_SKIP_REASON, sayWhySkipped, TEST_REDIS_URL } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, within } from '../helpers/wait.js';
@@ -105,7 +105,7 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
       const inbox = new Inbox<{ readonly id: string }>();
       const life = new AbortController();
       // The last local listener leaves each round, so every round is a fresh SUBSCRIBE.
-      await to.subscribe('operation.cancel', inbox.listener, life.signal);
+      await to.subscribe('operation.cancel', { operation: `op-${i}` }, inbox.listener, life.signal);
       await from.publish('operation.cancel', { id: `op-${i}` });
       await inbox.until(1, `message ${i}`);
       expect(inbox.received).toEqual([{ id: `op-${i}` }]);
@@ -117,7 +117,7 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const a = await openBus();
     const b = await openBus();
     const inbox = new Inbox<unknown>();
-    await b.subscribe('operation.changed', inbox.listener, new AbortController().signal);
+    await b.subscribe('operation.changed', ALL, inbox.listener, new AbortController().signal);
     const record = fullRecord();
     await a.publish('operation.changed', record);
     await inbox.until(1, 'the record');
@@ -135,11 +135,16 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const two = new Inbox<unknown>();
     const marker = new Inbox<unknown>();
     await Promise.all([
-      b.subscribe('operation.changed', one.listener, first.signal),
-      b.subscribe('operation.changed', two.listener, second.signal),
-      b.subscribe('operation.cancel', marker.listener, new AbortController().signal),
+      b.subscribe('operation.changed', ALL, one.listener, first.signal),
+      b.subscribe('operation.changed', ALL, two.listener, second.signal),
+      b.subscribe(
+        'operation.cancel',
+        { operation: 'marker' },
+        marker.listener,
+        new AbortController().signal,
+      ),
     ]);
-    expect(await liveChannels()).toEqual([`${prefix}operation.cancel`, channel]);
+    expect(await liveChannels()).toEqual([`${prefix}operation.cancel:operation:marker`, channel]);
     expect(await admin.pubsub('NUMSUB', channel)).toEqual([channel, 1]);
 
     first.abort();
@@ -158,6 +163,59 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     expect(one.received).toEqual([]);
   });
 
+  it("publishes a change on its operation's, its owner's and the global channel; each process receives only what it subscribed to, and counts it", async () => {
+    const a = await openBus();
+    const [one, owner, all, idle] = await Promise.all([openBus(), openBus(), openBus(), openBus()]);
+    const watched = new Inbox<unknown>();
+    const mine = new Inbox<unknown>();
+    const everything = new Inbox<unknown>();
+    const cancels = new Inbox<unknown>();
+    const life = new AbortController();
+    const x = minimalRecord({ id: 'x', ownerId: 'alice', revision: 1 });
+    const y = minimalRecord({ id: 'y', ownerId: 'bob', revision: 1 });
+    await Promise.all([
+      one.subscribe('operation.changed', { operation: 'x' }, watched.listener, life.signal),
+      one.subscribe('operation.cancel', { operation: 'x' }, cancels.listener, life.signal),
+      owner.subscribe('operation.changed', { owner: 'bob' }, mine.listener, life.signal),
+      all.subscribe('operation.changed', ALL, everything.listener, life.signal),
+    ]);
+    expect(await liveChannels()).toEqual(
+      [
+        `${prefix}operation.cancel:operation:x`,
+        `${prefix}operation.changed`,
+        `${prefix}operation.changed:operation:x`,
+        `${prefix}operation.changed:owner:bob`,
+      ].sort(),
+    );
+    // One publisher connection: each subscriber gets its share in publish order.
+    await a.publish('operation.changed', y);
+    await a.publish('operation.cancel', { id: 'y' });
+    await a.publish('operation.pending', { id: 'y' });
+    await a.publish('operation.changed', x);
+    await a.publish('operation.cancel', { id: 'x' });
+    await Promise.all([
+      watched.until(1, 'x on its channel'),
+      cancels.until(1, 'the cancel of x'),
+      mine.until(1, "y on bob's channel"),
+      everything.until(2, 'both on the global channel'),
+    ]);
+    expect(watched.received).toEqual([x]);
+    expect(cancels.received).toEqual([{ id: 'x' }]);
+    expect(mine.received).toEqual([y]);
+    expect(everything.received).toEqual([y, x]);
+    expect(one.counts()).toEqual({
+      received: { 'operation.changed': 1, 'operation.cancel': 1, 'operation.pending': 0 },
+      malformed: 0,
+    });
+    expect(owner.counts().received['operation.changed']).toBe(1);
+    expect(all.counts().received['operation.changed']).toBe(2);
+    expect(idle.counts()).toEqual({
+      received: { 'operation.changed': 0, 'operation.cancel': 0, 'operation.pending': 0 },
+      malformed: 0,
+    });
+    expect(a.counts().received['operation.changed']).toBe(0);
+  });
+
   it('publishes to a topic nobody listens to', async () => {
     const a = await openBus();
     await expect(a.publish('operation.changed', minimalRecord())).resolves.toBeUndefined();
@@ -171,12 +229,13 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const life = new AbortController();
     await b.subscribe(
       'operation.changed',
+      ALL,
       () => {
         throw new Error('listener bug');
       },
       life.signal,
     );
-    await b.subscribe('operation.changed', inbox.listener, life.signal);
+    await b.subscribe('operation.changed', ALL, inbox.listener, life.signal);
     const channel = `${prefix}operation.changed`;
     await admin.publish(channel, 'not json');
     await admin.publish(channel, '{"id":1}');
@@ -187,6 +246,10 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     expect(inbox.received).toEqual([record]);
     const dropped = logs.filter((line) => line.message === 'dropped a malformed bus message');
     expect(dropped).toHaveLength(3);
+    expect(b.counts()).toEqual({
+      received: { 'operation.changed': 4, 'operation.cancel': 0, 'operation.pending': 0 },
+      malformed: 3,
+    });
     expect(dropped.every((line) => line.level === 'warn' && line.fields?.channel === channel)).toBe(
       true,
     );
@@ -208,7 +271,7 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const gone = new Inbox<Date>();
     const life = new AbortController();
     const left = new AbortController();
-    await b.subscribe('operation.changed', inbox.listener, life.signal);
+    await b.subscribe('operation.changed', ALL, inbox.listener, life.signal);
     b.onResync(resyncs.listener, life.signal);
     b.onResync(gone.listener, left.signal);
     left.abort();
@@ -245,7 +308,12 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     expect(
       await outcome(bus.publish('operation.cancel', { id: 'x' }), 'publish to settle'),
     ).toBeInstanceOf(UnavailableError);
-    const subscribed = bus.subscribe('operation.cancel', () => {}, new AbortController().signal);
+    const subscribed = bus.subscribe(
+      'operation.cancel',
+      { operation: 'x' },
+      () => {},
+      new AbortController().signal,
+    );
     expect(await outcome(subscribed, 'subscribe to settle', 5_000)).toBeInstanceOf(
       UnavailableError,
     );
@@ -259,7 +327,7 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const inbox = new Inbox<unknown>();
     const resyncs = new Inbox<Date>();
     const life = new AbortController();
-    await b.subscribe('operation.changed', inbox.listener, life.signal);
+    await b.subscribe('operation.changed', ALL, inbox.listener, life.signal);
     b.onResync(resyncs.listener, life.signal);
 
     const cutAt = new Date();
@@ -269,7 +337,14 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     expect(await outcome(b.publish('operation.cancel', { id: 'x' }), 'publish')).toBeInstanceOf(
       Error,
     );
-    const subscribed = b.subscribe('operation.cancel', () => {}, life.signal);
+    // Refused while away, but kept: it is subscribed with the others once Redis is back.
+    const cancels = new Inbox<unknown>();
+    const subscribed = b.subscribe(
+      'operation.cancel',
+      { operation: 'x' },
+      cancels.listener,
+      life.signal,
+    );
     expect(await outcome(subscribed, 'subscribe to settle', 5_000)).toBeInstanceOf(
       UnavailableError,
     );
@@ -284,6 +359,9 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     await a.publish('operation.changed', record);
     await inbox.until(1, 'a record after the outage');
     expect(inbox.received).toEqual([record]);
+    await a.publish('operation.cancel', { id: 'x' });
+    await cancels.until(1, 'the cancel of the subscription made during the outage');
+    expect(cancels.received).toEqual([{ id: 'x' }]);
     await waitFor(() => outcome(b.ping(), 'ping').then((r) => r === 'resolved'), 'ping to answer');
   });
 
@@ -294,7 +372,7 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     const inbox = new Inbox<unknown>();
     const resyncs = new Inbox<Date>();
     const life = new AbortController();
-    await b.subscribe('operation.changed', inbox.listener, life.signal);
+    await b.subscribe('operation.changed', ALL, inbox.listener, life.signal);
     b.onResync(resyncs.listener, life.signal);
 
     const silentAt = new Date();
@@ -317,7 +395,7 @@ describe.skipIf(!url)('Redis event bus (set TEST_REDIS_URL, e.g. redis://127.0.0
     await expect(bus.ping()).rejects.toThrow(/closed/);
     await expect(bus.publish('operation.cancel', { id: 'x' })).rejects.toThrow(/closed/);
     await expect(
-      bus.subscribe('operation.cancel', () => {}, new AbortController().signal),
+      bus.subscribe('operation.cancel', { operation: 'x' }, () => {}, new AbortController().signal),
     ).rejects.toThrow(/closed/);
   });
 });

@@ -185,14 +185,18 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
         createLogger('error', () => {}),
       );
       const redis = new Redis(env.REDIS_URL);
-      const channel = `${env.REDIS_PREFIX}operation.changed`;
+      // The operation's channel (b's two feeds), alice's (b's dashboard) and the global one.
+      const global = `${env.REDIS_PREFIX}operation.changed`;
+      const channels = [`${global}:operation:${rawId(op.id)}`, `${global}:owner:alice`, global];
       const inject = async () => {
         const states = (await store.events(rawId(op.id), 0, 10_000)).map((e) => e.state);
         for (const state of [...states].reverse().concat(states)) {
-          await redis.publish(channel, encodeEvent('operation.changed', state));
+          for (const channel of channels) {
+            await redis.publish(channel, encodeEvent('operation.changed', state));
+          }
         }
-        await redis.publish(channel, '{"id": 1, "status": "SUCCEEDED"}');
-        await redis.publish(channel, 'not json');
+        await redis.publish(`${global}:owner:alice`, '{"id": 1, "status": "SUCCEEDED"}');
+        await redis.publish(`${global}:owner:alice`, 'not json');
       };
       try {
         await inject();

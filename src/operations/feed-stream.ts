@@ -1,0 +1,114 @@
+import type { Logger } from '../logger.js';
+import type { OperationRecord } from './model.js';
+import type { OperationStore } from './ports.js';
+import { isDone } from './status.js';
+import { UpdateQueue } from './update-queue.js';
+
+const REPLAY_PAGE = 500;
+
+/** Where a stream fills gaps from, and when to stop trying (the feed stopped). */
+export interface GapFiller {
+  readonly store: OperationStore;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One open live stream: its queue, the filter decided at subscribe time, and per operation the
+ * newest revision seen. A state that arrives after a gap waits while the missing revisions are
+ * read from the transition log, so the stream never skips a status change and stays in revision
+ * order however the bus delivers (late, twice, or not at all).
+ */
+export class FeedStream {
+  readonly queue: UpdateQueue;
+  /** When the stream opened: log entries from before it are history, not its business. */
+  readonly openedAt = Date.now();
+  readonly #log: GapFiller;
+  readonly #accept: (record: OperationRecord) => boolean;
+  /** The newest revision seen per unfinished operation, to notice gaps. */
+  readonly #seen = new Map<string, number>();
+  /** Per operation, the replay in flight; later states wait behind it. */
+  readonly #chains = new Map<string, Promise<void>>();
+
+  /**
+   * @param completeOnTerminal end after a terminal state (one operation's stream).
+   * @param accept visibility and filters, decided once at subscribe time.
+   * @param onClose called once when the stream ends for any reason.
+   */
+  constructor(
+    log: GapFiller,
+    completeOnTerminal: boolean,
+    accept: (record: OperationRecord) => boolean,
+    onClose: () => void,
+  ) {
+    this.#log = log;
+    this.#accept = accept;
+    this.queue = new UpdateQueue(completeOnTerminal, onClose);
+  }
+
+  /**
+   * Hands the stream a state from the bus or, with `at` (its commit time), from the log. A gap
+   * since the last revision seen is filled from the log first.
+   */
+  deliver(record: OperationRecord, at?: number): void {
+    if (this.#chains.has(record.id)) {
+      this.#chain(record.id, () => this.#settle(record, at));
+      return;
+    }
+    const replaying = this.#settle(record, at);
+    if (replaying) this.#chain(record.id, () => replaying);
+  }
+
+  /** Starts the stream of `current`'s operation with every revision after `afterRevision`. */
+  resume(current: OperationRecord, afterRevision: number): void {
+    const { id } = current;
+    this.#chain(id, async () => {
+      if (!this.#seen.has(id)) this.#seen.set(id, afterRevision);
+      await this.#replay(id, afterRevision, current.revision);
+      this.#take(current);
+    });
+  }
+
+  #take(record: OperationRecord): void {
+    const seen = this.#seen.get(record.id) ?? 0;
+    if (record.revision <= seen) return;
+    if (isDone(record.status)) this.#seen.delete(record.id);
+    else this.#seen.set(record.id, record.revision);
+    if (this.#accept(record)) this.queue.push(record);
+    // An operation that ends outside a filter would otherwise stay tracked for the feed's life.
+    else if (isDone(record.status)) this.queue.forget(record);
+  }
+
+  async #replay(id: string, after: number, upTo: number): Promise<void> {
+    let from = after;
+    while (from < upTo && !this.#log.signal.aborted) {
+      const limit = Math.min(REPLAY_PAGE, upTo - from);
+      const events = await this.#log.store.events(id, from, limit);
+      for (const event of events) this.#take(event.state);
+      if (events.length < limit) return;
+      from = events.at(-1)?.revision ?? upTo;
+    }
+  }
+
+  #chain(id: string, work: () => Promise<void> | void): void {
+    const previous = this.#chains.get(id) ?? Promise.resolve();
+    const tail = previous.then(work).catch((error: unknown) => {
+      this.#log.logger.error('replaying operation changes from the log failed', { id, error });
+    });
+    this.#chains.set(id, tail);
+    void tail.then(() => {
+      if (this.#chains.get(id) === tail) this.#chains.delete(id);
+    });
+  }
+
+  /** Takes `record`, first replaying from the log any revision between it and the last seen. */
+  #settle(record: OperationRecord, at?: number): Promise<void> | undefined {
+    const seen = this.#seen.get(record.id);
+    if (seen === undefined && at !== undefined && at < this.openedAt) return undefined;
+    if (seen !== undefined && record.revision > seen + 1) {
+      return this.#replay(record.id, seen, record.revision - 1).then(() => this.#take(record));
+    }
+    this.#take(record);
+    return undefined;
+  }
+}
