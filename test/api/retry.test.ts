@@ -322,3 +322,52 @@ describe('retryOperation by an admin, and retryOf visibility', () => {
     await ws.dispose();
   });
 });
+
+describe('retryOperation under the per-owner quotas', () => {
+  it("refuses a retry over MAX_ACTIVE_PER_OWNER with RateLimitedError and stores nothing; an admin's retry counts against the owner", async () => {
+    const { gated, server, alice } = await gatedServer({ MAX_ACTIVE_PER_OWNER: '1' });
+    const admin = userClient(server, 'root', { admin: true });
+    const failed = await alice.start({ kind: 'test.gated' });
+    (await gated.started(failed.id)).fail(new Error('boom'));
+    await doneState(alice, failed.id);
+    const running = await alice.start({ kind: 'test.gated' });
+    const run = await gated.started(running.id);
+
+    for (const asker of [alice, admin]) {
+      const refused = await retry(asker, failed.id);
+      expect(refused).toMatchObject({
+        __typename: 'RateLimitedError',
+        retryAfterMs: expect.any(Number),
+      });
+      expect(refused.message).toMatch(/at most 1 PENDING, RUNNING or CANCELLING/);
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+    }
+    // The admin's own quota is not the one in play: root has nothing running and may start.
+    expect((await admin.start({ kind: 'demo.sleep', input: { ms: 0 } })).ownerId).toBe('root');
+    expect(await count(admin)).toBe(3);
+
+    run.finish();
+    await doneState(alice, running.id);
+    const again = await retry(admin, failed.id);
+    expect(again.operation).toMatchObject({ ownerId: 'alice', retryOf: { id: failed.id } });
+    (await gated.started(again.operation?.id ?? '')).finish();
+  });
+
+  it('refuses a retry over START_RATE_PER_MINUTE with RateLimitedError and stores nothing', async () => {
+    const { gated, server, alice } = await gatedServer({ START_RATE_PER_MINUTE: '2' });
+    const admin = userClient(server, 'root', { admin: true });
+    const failed = await alice.start({ kind: 'test.gated' });
+    (await gated.started(failed.id)).fail(new Error('boom'));
+    await doneState(alice, failed.id);
+    const first = await retry(alice, failed.id);
+    expect(first.__typename).toBe('RetryOperationSuccess');
+    for (let i = 0; i < 3; i++) {
+      const refused = await retry(alice, failed.id);
+      expect(refused.__typename).toBe('RateLimitedError');
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+    }
+    expect(await count(admin)).toBe(2);
+    (await gated.started(first.operation?.id ?? '')).finish();
+  });
+});

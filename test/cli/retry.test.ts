@@ -104,4 +104,28 @@ describe('longrun retry', () => {
       expect(count.body.data?.operations.totalCount).toBe(1);
     },
   );
+
+  it(
+    'exits 1 when a per-owner quota refuses the retry, saying when to try again',
+    SPAWNS,
+    async () => {
+      const server = await startTestServer({ START_RATE_PER_MINUTE: '1' });
+      const alice = userClient(server, 'alice');
+      const op = await alice.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1 } });
+      await doneState(alice, op.id);
+      const refused = await spawnLongrun([
+        'retry',
+        op.id,
+        '--url',
+        server.url,
+        '--token',
+        alice.token,
+      ]).result;
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(
+        /^longrun: too many starts: an owner may start at most 1 operations in any 60 s\. Retry in [\d.]+ s\n$/,
+      );
+    },
+  );
 });

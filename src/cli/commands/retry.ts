@@ -44,10 +44,7 @@ export const retryCommand: Command = {
       case 'ValidationError':
         throw new CliError(invalid(result), ExitCode.Usage);
       case 'RateLimitedError':
-        throw new CliError(
-          `${clause(result.message)}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
-          ExitCode.Failed,
-        );
+        throw new CliError(clause(result.message), ExitCode.Failed);
       case 'RetryOperationSuccess':
         break;
     }
