@@ -19,6 +19,7 @@ import { publicBase } from './public-base.js';
 import { useQueryParamCheck } from './query-params.js';
 import { currentRequestId } from './request-id.js';
 import { useSchemaPrivacy } from './schema-privacy.js';
+import { useSharedSubscriptionExecution } from './shared-execution.js';
 import { holdWhileOpen, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
 import { isUnavailable } from './unavailable.js';
 import { useReadOnlyWatchTokens } from './watch-scope.js';
@@ -304,6 +305,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       // "Did you mean …?" and introspection help a developer and map the schema for an attacker.
       ...(options.introspection ? [] : [useSchemaPrivacy()]),
       useCostLimit(options.maxQueryCost),
+      useSharedSubscriptionExecution(),
     ],
     context: (initial) => {
       const base = (host: string | null | undefined) =>

@@ -1,0 +1,118 @@
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../schema/context.js';
+
+type Executed = ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * Each event's results, per subscription key. The feed hands one record object to every stream
+ * watching it, so the streams of one key share one execution of it; the entry goes with the
+ * record once every stream has sent it.
+ */
+const executions = new WeakMap<object, Map<string, Executed>>();
+
+/** A number per document text, so that keys stay short. */
+const documentIds = new Map<string, number>();
+const MAX_DOCUMENTS = 10_000;
+
+function documentKey(document: DocumentNode): string | null {
+  const text = document.loc?.source.body;
+  if (text === undefined) return null;
+  let id = documentIds.get(text);
+  if (id === undefined) {
+    if (documentIds.size >= MAX_DOCUMENTS) return null;
+    id = documentIds.size + 1;
+    documentIds.set(text, id);
+  }
+  return String(id);
+}
+
+/**
+ * What makes two subscriptions see the same thing: the document, the operation, the variables
+ * and the viewer (its id, role and watch grant; some fields read with the viewer's visibility).
+ * Null when a stream must execute on its own: over SSE each event also numbers the stream
+ * (`eventIds`), a side effect of its resolver.
+ */
+function subscriptionKey(args: ExecutionArgs): string | null {
+  const context = args.contextValue as Partial<Context> | undefined;
+  const viewer = context?.viewer;
+  if (!viewer || context.eventIds !== undefined) return null;
+  const document = documentKey(args.document);
+  if (document === null) return null;
+  return JSON.stringify([
+    document,
+    args.operationName ?? null,
+    args.variableValues ?? null,
+    viewer.id,
+    viewer.isAdmin,
+    viewer.watchOnly ?? null,
+  ]);
+}
+
+function executeShared(args: ExecutionArgs, key: string, event: unknown): Executed {
+  if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+  let byKey = executions.get(event);
+  if (byKey === undefined) {
+    byKey = new Map();
+    executions.set(event, byKey);
+  }
+  let result = byKey.get(key);
+  if (result === undefined) {
+    result = execute({ ...args, rootValue: event });
+    byKey.set(key, result);
+  }
+  return result;
+}
+
+/** `source` with each event executed through `executeOne`; ending one ends the other. */
+function mapEvents(
+  source: AsyncIterable<unknown>,
+  executeOne: (event: unknown) => Executed,
+): AsyncIterableIterator<ExecutionResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const step = await iterator.next();
+      if (step.done) return { done: true, value: undefined };
+      return { done: false, value: await executeOne(step.value) };
+    },
+    async return() {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
+ * Subscriptions execute each event once per distinct subscription (document, variables, viewer)
+ * instead of once per subscriber: a thousand sockets watching one operation cost one execution
+ * of each of its changes. Every stream still gets every event of its own stream, in its order;
+ * ownership stays decided when the stream opens (SEMANTICS.md, "Live updates").
+ */
+export function useSharedSubscriptionExecution(): Plugin {
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args) => {
+        const source = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in source)) return source;
+        const key = subscriptionKey(args);
+        return mapEvents(source, (event) =>
+          key === null ? execute({ ...args, rootValue: event }) : executeShared(args, key, event),
+        );
+      });
+    },
+  };
+}
