@@ -313,6 +313,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     subscriptions: () => limits.usage().subscriptions,
     runningHandlers: () => runner.active(),
     unfinished: () => store.countUnfinished(UNFINISHED_COUNT_CAP),
+    busReceived: () => bus.counts().received,
   });
   return {
     get url() {

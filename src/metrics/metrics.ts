@@ -11,6 +11,8 @@ export interface MetricSources {
   runningHandlers(): number;
   /** Unfinished operations by status, from the store (see `OperationStore.countUnfinished`). */
   unfinished(): Promise<Readonly<Record<string, number>>>;
+  /** Event bus messages this process received since it started, per topic (`EventBus.counts`). */
+  busReceived(): Readonly<Record<string, number>>;
 }
 
 /** Which per-user or per-socket cap refused a connection or a subscription. */
@@ -108,6 +110,18 @@ export class AppMetrics {
       collect() {
         const from = sources();
         if (from) this.set(from.runningHandlers());
+      },
+    });
+    new Counter({
+      name: 'longrun_bus_messages_received_total',
+      help: 'Event bus messages this instance received, by topic: with Redis, only what its own subscribers watch, the cancels of what it runs and one per new operation.',
+      labelNames: ['topic'],
+      registers,
+      collect() {
+        const from = sources();
+        if (!from) return;
+        this.reset();
+        for (const [topic, count] of Object.entries(from.busReceived())) this.inc({ topic }, count);
       },
     });
     new Gauge({

@@ -56,6 +56,9 @@ describe('/metrics', () => {
     expect(fresh.has('process_cpu_user_seconds_total')).toBe(true);
     expect(fresh.has('nodejs_eventloop_lag_seconds')).toBe(true);
 
+    const bus = { topic: 'operation.pending' };
+    expect(fresh.value('longrun_bus_messages_received_total', bus)).toBe(0);
+
     const op = await alice.start({ kind: 'test.gated' });
     const run = await gated.started(op.id);
     const viaSse = await alice.watchSse(op.id);
@@ -63,6 +66,8 @@ describe('/metrics', () => {
     const viaWs = alice.watchWs(op.id);
     await viaWs.ops.next();
     const running = await scrape(server.origin);
+    // The runner heard once of the new operation, published after its commit.
+    expect(running.value('longrun_bus_messages_received_total', bus)).toBe(1);
     expect(running.value('longrun_running_handlers')).toBe(1);
     expect(running.value('longrun_operations', { status: 'RUNNING' })).toBe(1);
     expect(running.value('longrun_operations', { status: 'PENDING' })).toBe(0);
