@@ -261,7 +261,7 @@ const EnvSchema = z.object({
     z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).optional(),
   ),
   MAX_ACTIVE_PER_OWNER: int(0, 1_000_000, 100),
-  START_RATE_PER_MINUTE: int(0, 1_000_000, 120),
+  START_RATE_PER_MINUTE: int(0, 1_000_000_000, 120),
   QUOTAS_EXEMPT_ADMINS: flag,
   MAX_BODY_BYTES: int(1_024, 100 * 1_048_576, 1_048_576),
   MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),

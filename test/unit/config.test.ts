@@ -265,6 +265,18 @@ describe('loadConfig', () => {
     ).toMatch(/^HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/);
   });
 
+  it('takes quotas as large as a load test lifts them to', () => {
+    const lifted = loadConfig({
+      JWT_SECRET: SECRET,
+      MAX_ACTIVE_PER_OWNER: '1000000',
+      START_RATE_PER_MINUTE: '100000000',
+    });
+    expect(lifted.quotas).toMatchObject({
+      maxActivePerOwner: 1_000_000,
+      startRatePerMinute: 100_000_000,
+    });
+  });
+
   it('refuses production without a key', () => {
     const error = configError({ NODE_ENV: 'production' });
     expect(error.message).toMatch(/JWT_SECRET/);
