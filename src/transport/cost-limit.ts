@@ -25,6 +25,34 @@ export interface CostedRequest {
  * operation name every operation is measured and the dearest counts.
  */
 export function measureCost(request: CostedRequest): number | null {
+  let bySchema = measured.get(request.schema);
+  if (bySchema === undefined) {
+    bySchema = new WeakMap();
+    measured.set(request.schema, bySchema);
+  }
+  let byRequest = bySchema.get(request.document);
+  if (byRequest === undefined) {
+    byRequest = new Map();
+    bySchema.set(request.document, byRequest);
+  }
+  const key = JSON.stringify([request.operationName ?? null, request.variables ?? null]);
+  const known = byRequest.get(key);
+  if (known !== undefined) return known;
+  const cost = measureAfresh(request);
+  if (byRequest.size >= MAX_MEASURED_PER_DOCUMENT) byRequest.clear();
+  byRequest.set(key, cost);
+  return cost;
+}
+
+/**
+ * Costs already measured, per schema, document and (operation name, variables): the same
+ * subscription from a thousand sockets, or the same start from a script, is measured once. The
+ * parser cache hands out one document object per query text, and an entry goes with its document.
+ */
+const measured = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number | null>>>();
+const MAX_MEASURED_PER_DOCUMENT = 100;
+
+function measureAfresh(request: CostedRequest): number | null {
   let cost: number | null = null;
   // Only this rule runs: the document was validated before. Field costs do not depend on who
   // asks, so no context is passed.
