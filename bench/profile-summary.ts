@@ -2,7 +2,10 @@
  * Summarises a V8 `.cpuprofile` (from `npm run bench -- --cpu-prof`): the share of samples spent
  * in each function (self time) and in each package or source folder.
  *
- *   tsx bench/profile-summary.ts bench/profiles/project-mutations-….cpuprofile [top=30]
+ *   tsx bench/profile-summary.ts bench/profiles/project-mutations-…/CPU….cpuprofile [top=30] [last-seconds]
+ *
+ * With `last-seconds`, only the samples of the profile's last seconds count (the measured phase
+ * of a scenario, after its set-up).
  */
 import { readFileSync } from 'node:fs';
 
@@ -19,9 +22,12 @@ interface ProfileNode {
 interface Profile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+  readonly endTime: number;
+  readonly startTime: number;
 }
 
-const [file, topText] = process.argv.slice(2);
+const [file, topText, lastText] = process.argv.slice(2);
 if (file === undefined) {
   process.stderr.write('Usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]\n');
   process.exit(2);
@@ -29,9 +35,16 @@ if (file === undefined) {
 const top = Number(topText ?? 30);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const since = lastText === undefined ? -Infinity : profile.endTime - Number(lastText) * 1e6;
 const counts = new Map<number, number>();
-for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
-const total = profile.samples.length;
+let total = 0;
+let at = profile.startTime;
+profile.samples.forEach((id, index) => {
+  at += profile.timeDeltas[index] ?? 0;
+  if (at < since) return;
+  counts.set(id, (counts.get(id) ?? 0) + 1);
+  total++;
+});
 
 /** Where a script lives: its package under node_modules, else its folder under the project. */
 function area(url: string): string {
