@@ -86,6 +86,11 @@ export interface OperationStore {
   /** The operation with this raw id, or null. Always exactly one query, found or not. */
   get(id: string): Promise<OperationRecord | null>;
   /**
+   * The operations with these raw ids that exist, in no particular order, read in one statement
+   * (the caller bounds how many ids: at most 100).
+   */
+  getMany(ids: readonly string[]): Promise<OperationRecord[]>;
+  /**
    * Stores a new PENDING operation. With an idempotency key, an operation of the same owner and
    * key created at or after `idempotencyCutoff` is returned instead (`inserted: false`), and
    * concurrent inserts with one key create exactly one row. With a `quota`, the insert is refused

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { canSee, isWatchOnly, type Viewer } from '../auth/viewer.js';
 import type { HandlerRegistry, OperationKindInfo } from '../handlers/registry.js';
@@ -156,6 +157,12 @@ export interface OperationsService {
    * `timeoutMs` out of range.
    */
   wait(viewer: Viewer, request: WaitRequest): Promise<OperationRecord | null>;
+  /**
+   * The operation `op` retries (`Operation.retryOf`), or null when it is no retry, or the original
+   * is gone or not the viewer's to see. The originals asked for in one turn of the event loop (a
+   * page of retries, every subscriber of a change) are read in one statement.
+   */
+  retryOf(viewer: Viewer, op: OperationRecord): Promise<OperationRecord | null>;
 }
 
 const WELL_FORMED = 'must be well-formed text (no NUL character, no unpaired surrogate)';
@@ -215,6 +222,15 @@ export function createOperationsService(deps: {
   const { store, commit, registry, feed } = deps;
   const clock = deps.clock ?? (() => new Date());
   const quotas = deps.quotas ?? null;
+  // Shared by every request: visibility is decided per caller after the read, and nothing is
+  // cached, so one viewer's read never answers another's.
+  const originals = new DataLoader<string, OperationRecord | null>(
+    async (ids) => {
+      const found = new Map((await store.getMany(ids)).map((op) => [op.id, op]));
+      return ids.map((id) => found.get(id) ?? null);
+    },
+    { cache: false, maxBatchSize: LIMITS.maxPageSize },
+  );
 
   /**
    * The quota a start asked for by `viewer` is held to, or null: every path that creates an
@@ -458,5 +474,10 @@ export function createOperationsService(deps: {
     },
     kinds: () => registry.describe(),
     wait: (viewer, request) => waitForDone({ feed, store }, viewer, request),
+    async retryOf(viewer, op) {
+      if (op.retryOf === null) return null;
+      const original = await originals.load(op.retryOf);
+      return original !== null && canSee(viewer, original) ? original : null;
+    },
   };
 }

@@ -89,8 +89,7 @@ builder.node(OperationRef, {
       nullable: true,
       description:
         'The done operation this one retries, when it was started by retryOperation and the viewer may see it.',
-      resolve: (op, _args, { operations, viewer }) =>
-        op.retryOf === null ? null : operations.get(viewer, op.retryOf),
+      resolve: (op, _args, { operations, viewer }) => operations.retryOf(viewer, op),
     }),
   }),
 });

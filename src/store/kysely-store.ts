@@ -81,6 +81,14 @@ export class KyselyStore implements OperationStore {
     });
   }
 
+  getMany(ids: readonly string[]): Promise<OperationRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return guarded(async () => {
+      const rows = await this.#selectAll().where('id', 'in', ids).execute();
+      return rows.map(toRecord);
+    });
+  }
+
   insert(
     record: OperationRecord,
     idempotencyCutoff: Date,

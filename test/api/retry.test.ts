@@ -323,6 +323,48 @@ describe('retryOperation by an admin, and retryOf visibility', () => {
   });
 });
 
+describe('reading retryOf', () => {
+  it('reads the originals of a page of retries in one statement, and each viewer sees only its own', async () => {
+    const statements: string[] = [];
+    const server = await startTestServer(FAST, { onStatement: (s) => statements.push(s.sql) });
+    const alice = userClient(server, 'alice');
+    const bob = userClient(server, 'bob');
+    const admin = userClient(server, 'root', { admin: true });
+    const originals: string[] = [];
+    for (const owner of [alice, bob]) {
+      for (let i = 0; i < 10; i++) {
+        const op = await owner.start({ kind: 'demo.sleep', input: { ms: 0, steps: 1, fail: 'x' } });
+        originals.push((await doneState(owner, op.id)).id);
+      }
+    }
+    // An admin retries all of them: each retry belongs to its original's owner.
+    for (const id of originals)
+      expect((await retry(admin, id)).__typename).toBe('RetryOperationSuccess');
+    const LIST =
+      '{ operations(first: 100) { edges { node { id ownerId retryOf { id ownerId } } } } }';
+    type Listed = { id: string; ownerId: string; retryOf: { id: string; ownerId: string } | null };
+    const list = async (client: UserClient) => {
+      const r = await client.gql<{ operations: { edges: Array<{ node: Listed }> } }>(LIST);
+      return (r.body.data?.operations.edges ?? []).map((edge) => edge.node);
+    };
+    /** Statements reading operations by a list of ids (the originals). */
+    const byIds = () => statements.splice(0).filter((sql) => /"id" in \(/.test(sql));
+
+    statements.length = 0;
+    const all = await list(admin);
+    expect(all.filter((op) => op.retryOf !== null)).toHaveLength(20);
+    for (const op of all) if (op.retryOf) expect(op.retryOf.ownerId).toBe(op.ownerId);
+    expect(byIds()).toHaveLength(1);
+
+    const mine = await list(alice);
+    expect(mine).toHaveLength(20);
+    const retries = mine.filter((op) => op.retryOf !== null);
+    expect(retries).toHaveLength(10);
+    for (const op of retries) expect(op.retryOf?.ownerId).toBe('alice');
+    expect(byIds()).toHaveLength(1);
+  });
+});
+
 describe('retryOperation under the per-owner quotas', () => {
   it("refuses a retry over MAX_ACTIVE_PER_OWNER with RateLimitedError and stores nothing; an admin's retry counts against the owner", async () => {
     const { gated, server, alice } = await gatedServer({ MAX_ACTIVE_PER_OWNER: '1' });

@@ -95,6 +95,18 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
         expect(stored?.lease?.expiresAt).toBeInstanceOf(Date);
       });
 
+      it('reads several operations by id at once, leaving out the missing', async () => {
+        const records = [op(), op({ ownerId: 'bob' }), op({ retryOf: randomUUID() })];
+        for (const record of records) await put(record);
+        await put(op());
+        const got = await store.getMany([...records.map((r) => r.id), randomUUID()]);
+        expect(got.sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+          [...records].sort((x, y) => x.id.localeCompare(y.id)),
+        );
+        expect(await store.getMany([])).toEqual([]);
+        expect(await store.getMany([randomUUID()])).toEqual([]);
+      });
+
       it('answers null for a missing id', async () => {
         await put(op());
         expect(await store.get(randomUUID())).toBeNull();
