@@ -108,6 +108,12 @@ function graphqlError(
   );
 }
 
+/**
+ * Why a request's signal aborts once its response is closed: made once, as a `DOMException` built
+ * for every request (what `abort()` without a reason does) takes a stack trace each time.
+ */
+const RESPONSE_CLOSED = new DOMException('The response was closed.', 'AbortError');
+
 /** Reads the whole body, refusing it as soon as it passes `limit` bytes (chunked or not). */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -173,7 +179,7 @@ async function serveGraphql(
     }
   }
   const aborted = new AbortController();
-  res.once('close', () => aborted.abort());
+  res.once('close', () => aborted.abort(RESPONSE_CLOSED));
   const { Request } = options.yoga.fetchAPI;
   const request = new Request(url.href, {
     method,
