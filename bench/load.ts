@@ -248,6 +248,7 @@ async function fanout() {
     doneMax: round(maximum(doneLatency)),
     eventsPerSec: Math.round(events / (busyMs / 1000)),
     lost: 2 * expected - events,
+    cpuUsPerEvent: round((cpu * 1e6) / Math.max(1, events), 1),
     serverCpuSec: round(cpu),
     rssMiB: round(rssOf(options.serverPid) / 2 ** 20, 1),
   };
@@ -281,13 +282,16 @@ async function mutations() {
   };
   await Promise.all(Array.from({ length: options.conns }, client));
   const seconds = (performance.now() - startedAt) / 1000;
+  const cpu = cpuSecondsOf(options.serverPid) - cpuBefore;
   return {
     reqPerSec: Math.round(latencies.length / seconds),
+    // CPU per request: steadier than req/s on a machine shared with other work.
+    cpuMsPerReq: round((cpu * 1000) / Math.max(1, latencies.length), 3),
     p50: round(percentile(latencies, 50)),
     p99: round(percentile(latencies, 99)),
     max: round(maximum(latencies)),
     errors,
-    serverCpuSec: round(cpuSecondsOf(options.serverPid) - cpuBefore),
+    serverCpuSec: round(cpu),
     rssMiB: round(rssOf(options.serverPid) / 2 ** 20, 1),
   };
 }
