@@ -126,7 +126,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   // The transition log names the worker (`worker:<id>`), and Redis its connections, with an
   // opaque id, never the host name.
   const workerId = workerIdFor(config.instanceName);
-  const store = await connectStore(config.database, logger, { onStatement: options.onStatement });
+  const store = await connectStore(config.database, logger, {
+    onStatement: options.onStatement,
+    progressLogIntervalMs: config.progressLogIntervalMs,
+  });
   const bus: EventBus =
     config.redisUrl === null
       ? createMemoryBus((error) => logger.error('an event listener failed', { error }))

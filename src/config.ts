@@ -68,6 +68,11 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Days a done operation is kept after `finishedAt`. @default 30 */
   readonly retentionDays: number;
+  /**
+   * `LOG_PROGRESS_INTERVAL_MS`: how far apart in time the transition log keeps an operation's
+   * progress entries (status changes are always logged); 0 logs every report. @default 1_000
+   */
+  readonly progressLogIntervalMs: number;
   /** Handlers one process runs at once. @default 8 */
   readonly maxConcurrentRuns: number;
   /**
@@ -255,6 +260,7 @@ const EnvSchema = z.object({
   LEASE_MS: int(100, 3_600_000, 30_000),
   SHUTDOWN_GRACE_MS: int(0, 3_600_000, 10_000),
   RETENTION_DAYS: int(1, 36_500, 30),
+  LOG_PROGRESS_INTERVAL_MS: int(0, 3_600_000, 1_000),
   MAX_CONCURRENT_RUNS: int(1, 1_000, 8),
   MAX_RUNS_PER_OWNER: z.preprocess(
     blankAsUnset,
@@ -394,6 +400,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     leaseMs: e.LEASE_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     retentionDays: e.RETENTION_DAYS,
+    progressLogIntervalMs: e.LOG_PROGRESS_INTERVAL_MS,
     maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
     maxRunsPerOwner,
     quotas: Object.freeze({

@@ -79,14 +79,20 @@ export class FeedStream {
     else if (isDone(record.status)) this.queue.forget(record);
   }
 
+  /** Takes the logged revisions after `after` up to `upTo`, page by page. */
   async #replay(id: string, after: number, upTo: number): Promise<void> {
     let from = after;
-    while (from < upTo && !this.#log.signal.aborted) {
-      const limit = Math.min(REPLAY_PAGE, upTo - from);
-      const events = await this.#log.store.events(id, from, limit);
-      for (const event of events) this.#take(event.state);
-      if (events.length < limit) return;
-      from = events.at(-1)?.revision ?? upTo;
+    // Progress entries may be coalesced in the log, so a page can end short of `upTo` and still
+    // be followed by others: only a page shorter than asked is the end.
+    while (from < upTo && !this.#log.signal.aborted && !this.queue.ended) {
+      const events = await this.#log.store.events(id, from, REPLAY_PAGE);
+      for (const event of events) {
+        if (event.revision > upTo) return;
+        this.#take(event.state);
+      }
+      const last = events.at(-1);
+      if (events.length < REPLAY_PAGE || last === undefined) return;
+      from = last.revision;
     }
   }
 

@@ -64,6 +64,16 @@ export interface LogEntry {
   readonly at: Date;
 }
 
+/**
+ * What the transition log stores of one revision: its audit entry and the small fields that may
+ * change with it. Input, result and the other fields an operation is created with, or gets only
+ * when it ends, are not logged: `operations/log-state.ts` rebuilds whole states from the operation.
+ */
+export interface LogChange extends LogEntry {
+  readonly message: string | null;
+  readonly error: OperationFailure | null;
+}
+
 /** One entry of the durable transition log, keyed by operation and revision, with its state. */
 export interface OperationEvent extends LogEntry {
   /** The operation's whole state at this revision, as subscribers receive it. */

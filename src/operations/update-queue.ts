@@ -128,6 +128,11 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     this.onClose();
   }
 
+  /** True once closed: nothing more will be queued or read. */
+  get ended(): boolean {
+    return this.closed;
+  }
+
   /** How many states wait for the reader. */
   get size(): number {
     return this.items.length - this.head;

@@ -30,6 +30,8 @@ export interface OpenOptions {
   readonly onStatement?: StatementObserver;
   /** Rows one statement of `count` goes through (tests lower it). @default COUNT_STRETCH */
   readonly countStretch?: number;
+  /** How far apart the log keeps progress entries. @default PROGRESS_LOG_INTERVAL_MS */
+  readonly progressLogIntervalMs?: number;
 }
 
 /** Kysely's `log` option for `observer`, or nothing. */
@@ -93,7 +95,11 @@ export async function openSqlite(
   logger.info('Database ready.', { database: 'sqlite', file });
   return {
     db,
-    store: createKyselyStore(db, { dialect: 'sqlite', countStretch: options.countStretch }),
+    store: createKyselyStore(db, {
+      dialect: 'sqlite',
+      countStretch: options.countStretch,
+      progressLogIntervalMs: options.progressLogIntervalMs,
+    }),
   };
 }
 
@@ -202,7 +208,11 @@ export async function openPostgres(
   logger.info('Database ready.', { database: 'postgres', server: where(url), schema: target });
   return {
     db,
-    store: createKyselyStore(db, { dialect: 'postgres', countStretch: options.countStretch }),
+    store: createKyselyStore(db, {
+      dialect: 'postgres',
+      countStretch: options.countStretch,
+      progressLogIntervalMs: options.progressLogIntervalMs,
+    }),
   };
 }
 

@@ -41,8 +41,9 @@ export interface OperationsTable {
 }
 
 /**
- * The `operation_events` table: the durable transition log, one row per committed revision,
- * written in the same transaction as the `operations` row it describes.
+ * The `operation_events` table: the durable transition log, written in the same transaction as
+ * the `operations` row it describes. It holds what changed, never input or result; a row per
+ * status change and progress rows coalesced in time (`store/log-writes.ts`).
  */
 export interface OperationEventsTable {
   operation_id: string;
@@ -55,8 +56,9 @@ export interface OperationEventsTable {
   reason: string | null;
   /** The state's `updatedAt`. */
   at: EpochMsColumn;
-  /** The whole `operations` row at this revision, as JSON (so one mapping serves both tables). */
-  state: JsonText;
+  message: string | null;
+  /** `OperationFailure` as JSON, as in `operations.error`. */
+  error: JsonText | null;
 }
 
 /** The tables Kysely knows about. */

@@ -16,7 +16,15 @@ import { ACTIVE, TERMINAL, UNFINISHED, type UnfinishedStatus } from '../operatio
 import { claimPending } from './claim.js';
 import type { Database } from './database.js';
 import { type DialectTraits, dialectTraits, type StoreDialect } from './dialect-traits.js';
-import { LOG_ENTRY_COLUMNS, toEvent, toLogEntry, toMs, toRecord } from './store-rows.js';
+import { PROGRESS_LOG_INTERVAL_MS } from './log-writes.js';
+import {
+  LOG_CHANGE_COLUMNS,
+  LOG_ENTRY_COLUMNS,
+  toEvent,
+  toLogEntry,
+  toMs,
+  toRecord,
+} from './store-rows.js';
 import { storeError } from './unavailable.js';
 import { insertOperation, updateOperation } from './writes.js';
 
@@ -28,6 +36,8 @@ export interface KyselyStoreOptions {
   readonly dialect: StoreDialect;
   /** Rows one statement of `count` goes through. @default COUNT_STRETCH */
   readonly countStretch?: number;
+  /** How far apart the log keeps progress entries (`logChange`). @default PROGRESS_LOG_INTERVAL_MS */
+  readonly progressLogIntervalMs?: number;
 }
 
 const ACTIVE_STATUSES = [...ACTIVE];
@@ -67,11 +77,13 @@ export class KyselyStore implements OperationStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: DialectTraits;
   readonly #countStretch: number;
+  readonly #progressLogIntervalMs: number;
 
   constructor(db: Kysely<Database>, options: KyselyStoreOptions) {
     this.#db = db;
     this.#dialect = dialectTraits[options.dialect];
     this.#countStretch = options.countStretch ?? COUNT_STRETCH;
+    this.#progressLogIntervalMs = options.progressLogIntervalMs ?? PROGRESS_LOG_INTERVAL_MS;
   }
 
   get(id: string): Promise<OperationRecord | null> {
@@ -102,7 +114,9 @@ export class KyselyStore implements OperationStore {
   }
 
   update(next: OperationRecord, expected: WriteCondition, meta: ChangeMeta): Promise<boolean> {
-    return guarded(() => updateOperation(this.#db, this.#dialect, next, expected, meta));
+    return guarded(() =>
+      updateOperation(this.#db, this.#dialect, next, expected, meta, this.#progressLogIntervalMs),
+    );
   }
 
   claimPending(
@@ -118,13 +132,18 @@ export class KyselyStore implements OperationStore {
     return guarded(async () => {
       const rows = await this.#db
         .selectFrom('operation_events')
-        .selectAll()
+        .select(LOG_CHANGE_COLUMNS)
         .where('operation_id', '=', id)
         .where('revision', '>', afterRevision)
         .orderBy('revision', 'asc')
         .limit(limit)
         .execute();
-      return rows.map(toEvent);
+      if (rows.length === 0) return [];
+      // Read after the entries, so at their revisions or later, as `stateAt` needs.
+      const found = await this.#selectAll().where('id', '=', id).executeTakeFirst();
+      if (found === undefined) return [];
+      const current = toRecord(found);
+      return rows.map((row) => toEvent(row, current));
     });
   }
 
@@ -146,14 +165,23 @@ export class KyselyStore implements OperationStore {
     return guarded(async () => {
       const rows = await this.#db
         .selectFrom('operation_events')
-        .selectAll()
+        .select(LOG_CHANGE_COLUMNS)
         .where('at', '>=', toMs(since))
         .orderBy('at', 'asc')
         .orderBy('operation_id', 'asc')
         .orderBy('revision', 'asc')
         .limit(limit)
         .execute();
-      return rows.map(toEvent);
+      if (rows.length === 0) return [];
+      // Read after the entries, so at their revisions or later, as `stateAt` needs. An operation
+      // deleted meanwhile (retention) takes its entries with it.
+      const ids = [...new Set(rows.map((row) => row.operation_id))];
+      const operations = await this.#selectAll().where('id', 'in', ids).execute();
+      const current = new Map(operations.map((row) => [row.id, toRecord(row)]));
+      return rows.flatMap((row) => {
+        const operation = current.get(row.operation_id);
+        return operation === undefined ? [] : [toEvent(row, operation)];
+      });
     });
   }
 

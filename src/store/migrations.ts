@@ -1,10 +1,10 @@
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, Migrator, PostgresAdapter, sql } from 'kysely';
 import type { Logger } from '../logger.js';
 import type { Database } from './database.js';
 
 // Column types are chosen to mean the same on SQLite and PostgreSQL: `bigint` gets INTEGER
 // affinity on SQLite, `double precision` REAL. Migrations never change once released; add one.
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '0001_operations': {
     async up(db) {
       await db.schema
@@ -103,6 +103,27 @@ const migrations: Record<string, Migration> = {
     async down(db) {
       await db.schema.alterTable('operations').dropColumn('retry_of').execute();
     },
+  },
+  // The log keeps what changed instead of whole states (input and result included): message and
+  // error move out of each row's state, then the state goes. Rows written before stay, smaller
+  // (SQLite reuses the freed pages; VACUUM gives them back to the file system).
+  '0004_operation_event_changes': {
+    async up(db) {
+      await db.schema.alterTable('operation_events').addColumn('message', 'text').execute();
+      await db.schema.alterTable('operation_events').addColumn('error', 'text').execute();
+      // `state` is the JSON of an `operations` row, whose `error` is itself JSON text.
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      const field = (name: string) =>
+        postgres
+          ? sql`(cast(state as jsonb) ->> ${sql.lit(name)})`
+          : sql`json_extract(state, ${sql.lit(`$.${name}`)})`;
+      await db
+        .updateTable('operation_events')
+        .set({ message: field('message'), error: field('error') })
+        .execute();
+      await db.schema.alterTable('operation_events').dropColumn('state').execute();
+    },
+    // No way down: the states it dropped cannot be made again.
   },
   // Per-owner quotas count an owner's PENDING/RUNNING/CANCELLING operations (a few seeks on
   // status and owner), and fair claiming walks the PENDING rows owner by owner, oldest first, and

@@ -1,6 +1,8 @@
 import type { Insertable, Selectable } from 'kysely';
+import { stateAt } from '../operations/log-state.js';
 import type {
   JsonValue,
+  LogChange,
   LogEntry,
   OperationEvent,
   OperationFailure,
@@ -93,7 +95,7 @@ export function toRecord(row: OperationRow): OperationRecord {
   };
 }
 
-/** The log entry of `op` at its revision, caused as `meta` says. */
+/** The log entry of `op` at its revision, caused as `meta` says: what changed, without input or result. */
 export function toEventRow(
   op: OperationRecord,
   meta: ChangeMeta,
@@ -103,15 +105,15 @@ export function toEventRow(
     revision: op.revision,
     status: op.status,
     progress: op.progress,
+    message: op.message,
+    error: toJson(op.error),
     actor: meta.actor,
     reason: meta.reason,
     at: toMs(op.updatedAt),
-    // The row mapping, not a second one: `toRecord` reads it back.
-    state: JSON.stringify(toRow(op)),
   };
 }
 
-/** The columns of an `operation_events` row that say what changed, without the state. */
+/** The columns of an `operation_events` row that the audit view shows. */
 export const LOG_ENTRY_COLUMNS = [
   'operation_id',
   'revision',
@@ -122,7 +124,10 @@ export const LOG_ENTRY_COLUMNS = [
   'at',
 ] as const;
 
-/** The audit entry of an `operation_events` row, read without its state. */
+/** Every column of an `operation_events` row: the audit entry, message and error. */
+export const LOG_CHANGE_COLUMNS = [...LOG_ENTRY_COLUMNS, 'message', 'error'] as const;
+
+/** The audit entry of an `operation_events` row. */
 export function toLogEntry(
   row: Pick<OperationEventRow, (typeof LOG_ENTRY_COLUMNS)[number]>,
 ): LogEntry {
@@ -137,7 +142,13 @@ export function toLogEntry(
   };
 }
 
-/** The log entry an `operation_events` row holds. */
-export function toEvent(row: OperationEventRow): OperationEvent {
-  return { ...toLogEntry(row), state: toRecord(JSON.parse(row.state) as OperationRow) };
+/** The log entry of an `operation_events` row, with the state rebuilt from `current`. */
+export function toEvent(row: OperationEventRow, current: OperationRecord): OperationEvent {
+  const entry = toLogEntry(row);
+  const change: LogChange = {
+    ...entry,
+    message: row.message,
+    error: row.error === null ? null : (JSON.parse(row.error) as OperationFailure),
+  };
+  return { ...entry, state: stateAt(current, change) };
 }

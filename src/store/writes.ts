@@ -3,6 +3,7 @@ import type { OperationRecord } from '../operations/model.js';
 import type { ChangeMeta, InsertResult, StartQuota, WriteCondition } from '../operations/ports.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
+import { logChange } from './log-writes.js';
 import { enforceQuota } from './quota.js';
 import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
 
@@ -106,18 +107,22 @@ export async function writeIfCurrent(
   return numUpdatedRows === 1n;
 }
 
-/** `OperationStore.update`: the compare-and-set write and its log entry in one transaction. */
+/**
+ * `OperationStore.update`: the compare-and-set write and its log entry in one transaction,
+ * progress coalesced as `logChange` says.
+ */
 export async function updateOperation(
   db: Kysely<Database>,
   dialect: DialectTraits,
   next: OperationRecord,
   expected: WriteCondition,
   meta: ChangeMeta,
+  progressLogIntervalMs: number,
 ): Promise<boolean> {
   try {
     return await dialect.writeTransaction(db, async (tx) => {
       if (!(await writeIfCurrent(tx, next, expected))) return false;
-      await tx.insertInto('operation_events').values(toEventRow(next, meta)).execute();
+      await logChange(tx, next, meta, progressLogIntervalMs);
       return true;
     });
   } catch (error) {

@@ -14,11 +14,11 @@ interface Statement {
 /** Revisions of a `demo.sleep` of 2 steps: PENDING, RUNNING, 2 progress reports, SUCCEEDED. */
 const REVISIONS = [1, 2, 3, 4, 5];
 
-/** A server recording its SQL, with `count` done operations of alice's. */
+/** A server recording its SQL, with `count` done operations of alice's, every report logged. */
 async function seeded(count: number, env: Record<string, string> = {}) {
   const statements: Statement[] = [];
   const server = await startTestServer(
-    { ...FAST, ...env },
+    { ...FAST, LOG_PROGRESS_INTERVAL_MS: '0', ...env },
     { onStatement: (s) => statements.push(s) },
   );
   const alice = userClient(server, 'alice');

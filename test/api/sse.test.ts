@@ -369,7 +369,9 @@ describe('SSE event ids and resuming (Last-Event-ID)', () => {
   });
 
   it('resumes after the Last-Event-ID a reconnecting client sends, as afterRevision would', async () => {
-    const { server, alice, op, run } = await startControlled();
+    // Every report logged, so the replay has each one to give.
+    const env = { LOG_PROGRESS_INTERVAL_MS: '0' };
+    const { server, alice, op, run } = await startControlled('test.controlled', { env });
     for (let i = 1; i <= 4; i++) await run.context.progress(i / 10, `step ${i}`);
     // Revisions 3..6 are the progress reports; a client that saw 4 gets 5 and 6, then live.
     const stream = await rawSse(

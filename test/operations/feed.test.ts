@@ -96,13 +96,14 @@ describe('the feed over a lossy bus', () => {
     await step((op) => t.claim(op, lease, new Date()), false);
     await step((op) => t.progress(op, 0.2, null, new Date()), false);
     await step((op) => t.progress(op, 0.4, null, new Date()), false);
-    const stream = await feed.watchOne(alice, id(), id(), new AbortController().signal, 2);
+    const stream = await feed.watchOne(alice, id(), id(), new AbortController().signal, 1);
     const reading = readAll(stream);
     await step((op) => t.succeed(op, { ok: 1 }, new Date()), true);
-    expect((await reading).map((op) => [op.revision, op.status])).toEqual([
-      [3, 'RUNNING'],
-      [4, 'RUNNING'],
-      [5, 'SUCCEEDED'],
+    // The two reports came within a second: the log kept the later one only.
+    expect((await reading).map((op) => [op.revision, op.status, op.progress])).toEqual([
+      [2, 'RUNNING', null],
+      [4, 'RUNNING', 0.4],
+      [5, 'SUCCEEDED', 0.4],
     ]);
   });
 

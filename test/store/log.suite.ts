@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { OperationEvent, OperationRecord } from '../../src/operations/model.js';
 import type { ChangeMeta } from '../../src/operations/ports.js';
 import { OperationErrorCode, OperationStatus } from '../../src/operations/status.js';
-import { cancel, claim, progress, succeed } from '../../src/operations/transitions.js';
+import {
+  cancel,
+  claim,
+  handlerStopped,
+  progress,
+  succeed,
+} from '../../src/operations/transitions.js';
 import {
   at,
   byId,
@@ -69,6 +75,44 @@ export function describeLogAndClaims(ctx: SuiteContext): void {
       const [last] = await store.events(first.id, 4, 100);
       expect(last?.state).toEqual(done);
       expect(last?.state.finishedAt).toBeInstanceOf(Date);
+    });
+
+    it('keeps every status change and one progress entry a second, and rebuilds each state', async () => {
+      const store = ctx.store();
+      const first = op({ input: { big: 'x'.repeat(1000) } });
+      await store.insert(first, at(-DAY), META);
+      const states = new Map<number, OperationRecord>([[1, first]]);
+      let current = first;
+      const write = async (next: OperationRecord) => {
+        const written = await store.update(next, { revision: current.revision }, META);
+        expect(written).toBe(true);
+        states.set(next.revision, next);
+        current = next;
+      };
+      await write(changed(running('w1', at(0))(first)));
+      // Reports every 100 ms from 100 to 2,500 (revisions 3 to 27).
+      for (let ms = 100; ms <= 2_500; ms += 100) {
+        await write(changed(progress(current, ms / 10_000, `at ${ms}`, at(ms))));
+      }
+      await write(changed(cancel(current, 'bob', 'stop', at(2_600)))); // 28
+      await write(changed(progress(current, 0.5, 'winding down', at(2_700)))); // 29
+      await write(changed(progress(current, 0.6, 'nearly', at(2_800)))); // 30
+      await write(changed(handlerStopped(current, { cause: 'error', message: 'x' }, at(2_900))));
+      const events = await store.events(first.id, 0, 100);
+      // A progress entry replaces the one before it while the entry before that is less than a
+      // second older: 3 is replaced up to 11 (1,000 ms after revision 2), then 12..20, 21..27.
+      expect(events.map((event) => event.revision)).toEqual([1, 2, 11, 20, 27, 28, 30, 31]);
+      // The lease is the current one (none, once done): it is in no answer.
+      const unleased = ({ lease: _lease, ...rest }: OperationRecord) => rest;
+      for (const event of events) {
+        const state = states.get(event.revision) as OperationRecord;
+        expect(unleased(event.state)).toEqual(unleased(state));
+        expect(event).toMatchObject({ status: state.status, progress: state.progress });
+      }
+      expect(events.at(-1)?.state).toEqual(current);
+      expect((await store.eventsSince(at(0), 100)).map((event) => event.state)).toEqual(
+        events.map((event) => event.state),
+      );
     });
 
     it('writes no log entry when the compare-and-set fails', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
@@ -8,9 +8,11 @@ import type { OperationRecord } from '../../src/operations/model.js';
 import type { OperationStore } from '../../src/operations/ports.js';
 import { claim } from '../../src/operations/transitions.js';
 import { connectStore, openPostgres, type StoreConnection } from '../../src/store/connect.js';
+import type { Database } from '../../src/store/database.js';
 import { POSTGRES_SKIP_REASON, sayWhySkipped, TEST_DATABASE_URL } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
+import { checkLegacyLogMigrates } from './legacy-log.js';
 import { describeStoreSuite } from './store.suite.js';
 import { at, claimUntilNone, DAY, META, op } from './store-fixture.js';
 
@@ -109,18 +111,22 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
       const { rows } = await admin.query<{ table_name: string; column_name: string; type: string }>(
         `select table_name, column_name, data_type as type from information_schema.columns
           where table_schema = $1 and table_name in ('operations', 'operation_events')
-            and column_name in ('id', 'created_at', 'progress', 'revision', 'input', 'at', 'state', 'retry_of')
+            and column_name in ('id', 'created_at', 'progress', 'revision', 'input', 'at', 'state',
+              'message', 'error', 'retry_of')
           order by table_name, column_name`,
         [schema],
       );
       expect(rows.map((r) => `${r.table_name}.${r.column_name}: ${r.type}`)).toEqual([
         'operation_events.at: bigint',
+        'operation_events.error: text',
+        'operation_events.message: text',
         'operation_events.progress: double precision',
         'operation_events.revision: integer',
-        'operation_events.state: text',
         'operations.created_at: bigint',
+        'operations.error: text',
         'operations.id: text',
         'operations.input: text',
+        'operations.message: text',
         'operations.progress: double precision',
         'operations.retry_of: text',
         'operations.revision: integer',
@@ -140,6 +146,7 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
         '0001_operations',
         '0002_operation_events',
         '0003_retry_of',
+        '0004_operation_event_changes',
         '0005_owner_quota_idx',
       ]);
     });
@@ -149,10 +156,7 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
       const first = await open(schema);
       const before = op();
       await first.store.insert(before, at(-DAY), META);
-      // Back to the schema as 0002 left it: no column, no key in the logged state, 0003 not applied.
-      await admin.query(
-        `update ${schema}.operation_events set state = (state::jsonb - 'retry_of')::text`,
-      );
+      // Back to the schema as 0002 left it: no column, 0003 not applied (the log holds no states).
       await admin.query(`alter table ${schema}.operations drop column retry_of`);
       await admin.query(`delete from ${schema}.kysely_migration where name = '0003_retry_of'`);
       await first.store.close();

@@ -6,7 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type Kysely, type KyselyPlugin, sql } from 'kysely';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, type KyselyPlugin, SqliteDialect, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { create } from '../../src/operations/transitions.js';
@@ -14,6 +15,7 @@ import { connectStore, openSqlite } from '../../src/store/connect.js';
 import type { Database } from '../../src/store/database.js';
 import { createKyselyStore } from '../../src/store/kysely-store.js';
 import { within } from '../helpers/wait.js';
+import { checkLegacyLogMigrates } from './legacy-log.js';
 import { describeStoreSuite } from './store.suite.js';
 import { type Claimed, META, type OtherConnection } from './store-fixture.js';
 
@@ -137,10 +139,7 @@ describe('SQLite connection', () => {
     const before = sample();
     const first = await openSqlite(file, quiet);
     await first.store.insert(before, new Date(0), META);
-    // Back to the file as 0002 left it: no column, no key in the logged state, 0003 not applied.
-    await sql`update operation_events set state = json_remove(state, '$.retry_of')`.execute(
-      first.db,
-    );
+    // Back to the file as 0002 left it: no column, 0003 not applied (the log holds no states).
     await sql`alter table operations drop column retry_of`.execute(first.db);
     await sql`delete from kysely_migration where name = '0003_retry_of'`.execute(first.db);
     await first.store.close();
@@ -205,6 +204,16 @@ describe('SQLite connection', () => {
     expect(statements).toHaveLength(8);
     expect(await counted.count({ ownerId: 'alice' })).toBe(5);
     await store.close();
+  });
+
+  it('keeps a log written with whole states: entries keep their message and error, states go', async () => {
+    const sqlite = new BetterSqlite3(join(await tempDir(), 'longrun.sqlite'));
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    try {
+      await checkLegacyLogMigrates(db, 'sqlite');
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('refuses a file that is not a database with a clear error', async () => {
