@@ -3,7 +3,8 @@
  * with perf_hooks.monitorEventLoopDelay in the server's own process, for the requests that read
  * the most: a page of 100 operations with 64 KB inputs and results, totalCount over many
  * operations, pages of the transition log, and the 150,000-entry query of 100 operations x 15
- * aliased events(first: 100) (refused by the default cost limit; also run with the limit lifted).
+ * aliased events(first: 100) (refused by the default cost limit; also run with the limit lifted),
+ * and 200 subscriptions replaying a 10,000-revision log at once while another user queries.
  *
  * `npx tsx bench/event-loop.ts [operations]` (default 200,000 seeded operations).
  */
@@ -12,12 +13,15 @@ import { createSecretKey, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
 import type { Insertable } from 'kysely';
+import WebSocket from 'ws';
 import { mintToken } from '../src/auth/jwt.js';
 import { createLogger } from '../src/logger.js';
 import type { OperationRecord } from '../src/operations/model.js';
 import { OperationStatus } from '../src/operations/status.js';
 import { create } from '../src/operations/transitions.js';
+import { toGlobalId } from '../src/schema/ids.js';
 import { openSqlite } from '../src/store/connect.js';
 import type { OperationEventsTable, OperationsTable } from '../src/store/database.js';
 import { toEventRow, toRow } from '../src/store/store-rows.js';
@@ -109,7 +113,56 @@ async function seed(dataDir: string) {
     done('alice', t0 + MANY + 1000 + i, 2, { text: big }, { text: big }),
   );
   await insert(large.map(toRow), large.flatMap(logOf));
+  // erin: one operation whose log holds every one of its 10,000 revisions, for the replays.
+  const long = done('erin', t0 + MANY + 2000, REPLAY_REVISIONS, { ms: 1 }, { slept: 1 });
+  await insert([toRow(long)], logOf(long));
   await store.close();
+  return long.id;
+}
+
+const REPLAY_REVISIONS = 10_000;
+const REPLAYS = 200;
+
+/**
+ * 200 subscriptions of erin replay her 10,000 revisions (`afterRevision: 0`) at once, while bob
+ * asks a small query again and again until they are done: how long each of his queries took.
+ */
+async function replayStorm(url: string, id: string) {
+  const sockets = Array.from({ length: REPLAYS / 50 }, () =>
+    createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token('erin')}` },
+    }),
+  );
+  const query = `subscription($id: ID!) { operationUpdated(id: $id, afterRevision: 0) { revision status } }`;
+  let states = 0;
+  const startedAt = performance.now();
+  const replays = Array.from(
+    { length: REPLAYS },
+    (_, i) =>
+      new Promise<void>((resolve, reject) => {
+        sockets[i % sockets.length]?.subscribe(
+          { query, variables: { id: toGlobalId(id) } },
+          { next: () => states++, error: reject, complete: resolve },
+        );
+      }),
+  );
+  let running = true;
+  const all = Promise.all(replays).finally(() => {
+    running = false;
+  });
+  const latencies: number[] = [];
+  const bob = token('bob');
+  while (running) {
+    const sent = performance.now();
+    await post(url, bob, '{ operations(first: 5) { totalCount } }');
+    latencies.push(performance.now() - sent);
+  }
+  await all;
+  const replayMs = performance.now() - startedAt;
+  await Promise.all(sockets.map((socket) => socket.dispose()));
+  return { latencies, states, replayMs };
 }
 
 interface Delay {
@@ -225,7 +278,7 @@ const scenarios: Array<[string, string, string, Record<string, unknown>?]> = [
 const dataDir = mkdtempSync(join(tmpdir(), 'longrun-loop-bench-'));
 try {
   const seeding = performance.now();
-  await seed(dataDir);
+  const longLog = await seed(dataDir);
   console.log(
     `seeded ${MANY + 200} operations in ${((performance.now() - seeding) / 1000).toFixed(1)} s`,
   );
@@ -248,6 +301,18 @@ try {
           `${error ?? `${(bytes / 1e6).toFixed(2)} MB answered`}`,
       );
     }
+    if (label !== 'default MAX_QUERY_COST') {
+      await server.stop();
+      continue;
+    }
+    const storm = await server.measure(() => replayStorm(server.url, longLog));
+    const { latencies, states, replayMs } = storm.result as Awaited<ReturnType<typeof replayStorm>>;
+    console.log(
+      `  ${REPLAYS} subscriptions replaying ${REPLAY_REVISIONS} revisions each: longest loop ` +
+        `stretch ${storm.maxMs.toFixed(1)} ms; another user's query answered in at most ` +
+        `${Math.max(...latencies).toFixed(0)} ms (${latencies.length} queries meanwhile); ` +
+        `replays done in ${(replayMs / 1000).toFixed(1)} s with ${states} states sent`,
+    );
     await server.stop();
   }
 } finally {

@@ -4,6 +4,10 @@ import type { OperationStore } from './ports.js';
 import { isDone } from './status.js';
 import { UpdateQueue } from './update-queue.js';
 
+/**
+ * Entries of one read of the transition log for a stream. SQLite reads on the event loop: a page
+ * with its states rebuilt takes a few milliseconds (`npm run bench:loop`).
+ */
 const REPLAY_PAGE = 500;
 
 /** Where a stream fills gaps from, and when to stop trying (the feed stopped). */
@@ -11,6 +15,8 @@ export interface GapFiller {
   readonly store: OperationStore;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Runs one read of the log when its turn comes, shared with every other stream's reads. */
+  read<T>(read: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -85,7 +91,7 @@ export class FeedStream {
     // Progress entries may be coalesced in the log, so a page can end short of `upTo` and still
     // be followed by others: only a page shorter than asked is the end.
     while (from < upTo && !this.#log.signal.aborted && !this.queue.ended) {
-      const events = await this.#log.store.events(id, from, REPLAY_PAGE);
+      const events = await this.#log.read(() => this.#log.store.events(id, from, REPLAY_PAGE));
       for (const event of events) {
         if (event.revision > upTo) return;
         this.#take(event.state);

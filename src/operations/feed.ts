@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import { canSee, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import { periodic } from '../runner/periodic.js';
@@ -54,6 +56,13 @@ export interface FeedGauges {
 }
 
 const RECOVER_PAGE = 500;
+/**
+ * How many reads of the transition log for streams (replays and re-reads after a bus break) run
+ * at once in a process; the others wait their turn, oldest first, and a reader's turn ends only
+ * after the event loop has gone round once. So 200 subscriptions replaying 10,000 revisions each
+ * hold the loop a page or two at a time, and leave the pool's other connections to other work.
+ */
+const LOG_READS_AT_ONCE = 2;
 /** How far back a log re-read reaches beyond the break, for writers' clocks and commit lag. */
 const CLOCK_MARGIN_MS = 2_000;
 
@@ -81,6 +90,7 @@ export class LiveFeed implements Feed {
   readonly #life = new AbortController();
   #stopRecheck = () => {};
   #open = 0;
+  readonly #logTurns = pLimit(LOG_READS_AT_ONCE);
 
   constructor(store: OperationStore, bus: EventBus, logger: Logger, options: FeedOptions) {
     this.#store = store;
@@ -198,7 +208,12 @@ export class LiveFeed implements Feed {
     const joined = audience;
     this.#open++;
     const stream = new FeedStream(
-      { store: this.#store, logger: this.#logger, signal: this.#life.signal },
+      {
+        store: this.#store,
+        logger: this.#logger,
+        signal: this.#life.signal,
+        read: (read) => this.#readLog(read),
+      },
       completeOnTerminal,
       accept,
       () => {
@@ -224,11 +239,22 @@ export class LiveFeed implements Feed {
     return stream;
   }
 
+  /** Runs one read of the log in its turn (see `LOG_READS_AT_ONCE`). */
+  #readLog<T>(read: () => Promise<T>): Promise<T> {
+    return this.#logTurns(async () => {
+      try {
+        return await read();
+      } finally {
+        await nextTurn();
+      }
+    });
+  }
+
   /** Re-reads the log from `since` and hands every entry to the audiences that watch it. */
   async #recover(since: Date): Promise<void> {
     let from = since;
     for (;;) {
-      const events = await this.#store.eventsSince(from, RECOVER_PAGE);
+      const events = await this.#readLog(() => this.#store.eventsSince(from, RECOVER_PAGE));
       for (const { state, at } of events) {
         const time = at.getTime();
         this.#audiences.get(keyOf({ operation: state.id }))?.replay(state, time);
