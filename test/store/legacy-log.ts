@@ -11,13 +11,20 @@ import {
 } from '../../src/operations/transitions.js';
 import type { Database, OperationEventsTable } from '../../src/store/database.js';
 import { createKyselyStore, type StoreDialect } from '../../src/store/kysely-store.js';
-import { migrateToLatest, migrations } from '../../src/store/migrations.js';
+import { type MigrateOptions, migrateToLatest, migrations } from '../../src/store/migrations.js';
 import { toMs, toRow } from '../../src/store/store-rows.js';
 import { at, changed, lease, op, type Step } from './store-fixture.js';
 
 /** `operation_events` as migration 0002 made it: every row with the whole state as JSON. */
-interface LegacyDatabase extends Omit<Database, 'operation_events'> {
+interface LegacyDatabase {
+  operations: Omit<Database['operations'], 'retry_of'>;
   operation_events: Omit<OperationEventsTable, 'message' | 'error'> & { state: string };
+}
+
+/** The `operations` row of `record` as migration 0002 knew it (no `retry_of` yet). */
+function rowAt0002(record: OperationRecord) {
+  const { retry_of: _retryOf, ...row } = toRow(record);
+  return row;
 }
 
 const LIFECYCLES: Step[][] = [
@@ -45,11 +52,12 @@ const LIFECYCLES: Step[][] = [
 export async function checkLegacyLogMigrates(
   db: Kysely<Database>,
   dialect: StoreDialect,
+  options: MigrateOptions = {},
 ): Promise<void> {
   const early = Object.fromEntries(
     Object.entries(migrations).filter(([name]) => name <= '0002_operation_events'),
   );
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => early } });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => early }, ...options });
   const { error } = await migrator.migrateToLatest();
   expect(error).toBeUndefined();
   const legacy = db as unknown as Kysely<LegacyDatabase>;
@@ -58,7 +66,7 @@ export async function checkLegacyLogMigrates(
     const states = [op({ input: { nested: ['ünïcode', 1.5] } })];
     for (const step of steps) states.push(changed(step(states.at(-1) as OperationRecord)));
     const last = states.at(-1) as OperationRecord;
-    await legacy.insertInto('operations').values(toRow(last)).execute();
+    await legacy.insertInto('operations').values(rowAt0002(last)).execute();
     await legacy
       .insertInto('operation_events')
       .values(
@@ -70,7 +78,7 @@ export async function checkLegacyLogMigrates(
           actor: 'worker:w1',
           reason: null,
           at: toMs(state.updatedAt),
-          state: JSON.stringify(toRow(state)),
+          state: JSON.stringify(rowAt0002(state)),
         })),
       )
       .execute();

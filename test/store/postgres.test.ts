@@ -170,6 +170,21 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
       expect((await store.events(retry.id, 0, 10)).map((event) => event.state)).toEqual([retry]);
     });
 
+    it('keeps a log written with whole states: entries keep their message and error, states go', async () => {
+      const schema = freshSchema();
+      await admin.query(`create schema ${schema}`);
+      const db = new Kysely<Database>({
+        dialect: new PostgresDialect({
+          pool: new pg.Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` }),
+        }),
+      });
+      try {
+        await checkLegacyLogMigrates(db, 'postgres', { migrationTableSchema: schema });
+      } finally {
+        await db.destroy();
+      }
+    });
+
     it('migrates a schema while another schema already holds migrated tables', async () => {
       // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
       await open(freshSchema());
