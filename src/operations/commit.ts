@@ -1,6 +1,13 @@
 import type { Logger } from '../logger.js';
 import type { OperationRecord } from './model.js';
-import type { ChangeMeta, EventBus, InsertResult, OperationStore, StartQuota } from './ports.js';
+import type {
+  ChangeMeta,
+  ClaimShares,
+  EventBus,
+  InsertResult,
+  OperationStore,
+  StartQuota,
+} from './ports.js';
 import { isDone, OperationStatus } from './status.js';
 import type { Outcome } from './transitions.js';
 
@@ -38,16 +45,18 @@ export interface Committer {
     quota?: StartQuota | null,
   ): Promise<InsertResult>;
   /**
-   * Claims up to `limit` PENDING operations, oldest first, with `claim` deciding each (see
-   * `OperationStore.claimPending`); publishes and resolves with the claimed states.
-   * `beforePublish` runs between the commit and the publish (a runner listens for the cancels of
-   * what it claimed before anyone hears it is RUNNING); a failure there is logged, not thrown.
+   * Claims up to `limit` PENDING operations fairly, at most `shares` per owner, with `claim`
+   * deciding each (see `OperationStore.claimPending`); publishes and resolves with the claimed
+   * states. `beforePublish` runs between the commit and the publish (a runner listens for the
+   * cancels of what it claimed before anyone hears it is RUNNING); a failure there is logged, not
+   * thrown.
    */
   claim(
     limit: number,
     claim: Decide,
     actor: Actor,
     beforePublish?: (claimed: readonly OperationRecord[]) => Promise<void>,
+    shares?: ClaimShares,
   ): Promise<OperationRecord[]>;
 }
 
@@ -148,7 +157,7 @@ export function createCommitter(
       if (result.inserted) await publish(null, result.record);
       return result;
     },
-    async claim(limit, claim, actor, beforePublish) {
+    async claim(limit, claim, actor, beforePublish, shares) {
       const claimed = await store.claimPending(
         limit,
         (pending) => {
@@ -156,6 +165,7 @@ export function createCommitter(
           return outcome.kind === 'changed' ? outcome.next : null;
         },
         { actor, reason: null },
+        shares,
       );
       if (beforePublish && claimed.length > 0) {
         await beforePublish(claimed).catch((error: unknown) =>

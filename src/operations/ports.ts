@@ -61,6 +61,14 @@ export interface StartQuota {
   readonly activeRetryMs: number;
 }
 
+/** How many PENDING operations of each owner one claim may take (fair claiming). */
+export interface ClaimShares {
+  /** For an owner not in `byOwner`. */
+  readonly perOwner: number;
+  /** Owners with their own allowance (0 leaves them out), e.g. those already running here. */
+  readonly byOwner: ReadonlyMap<string, number>;
+}
+
 /** Who caused a change and why, as the transition log records it. */
 export interface ChangeMeta {
   /** `user:<sub>` for a client's request, `worker:<id>` for a runner, `system` for recovery. */
@@ -111,15 +119,18 @@ export interface OperationStore {
    */
   update(next: OperationRecord, expected: WriteCondition, meta: ChangeMeta): Promise<boolean>;
   /**
-   * Atomically takes up to `limit` PENDING operations, oldest first, skipping rows another
-   * transaction holds (PostgreSQL: `FOR UPDATE SKIP LOCKED`): for each, `claim` gives the RUNNING
-   * state to write (null skips it); the writes and their log entries commit together. Resolves
-   * with the states written.
+   * Atomically takes up to `limit` PENDING operations, skipping rows another transaction holds
+   * (PostgreSQL: `FOR UPDATE SKIP LOCKED`), fairly: owner by owner in turn (an owner running fewer
+   * operations, across instances, first; then the owner served longest ago), oldest first within
+   * an owner, at most `shares` of each owner. For each, `claim` gives the RUNNING state to write
+   * (null skips it); the writes and their log entries commit together. Resolves with the states
+   * written. @default shares: no limit per owner
    */
   claimPending(
     limit: number,
     claim: (pending: OperationRecord) => OperationRecord | null,
     meta: ChangeMeta,
+    shares?: ClaimShares,
   ): Promise<OperationRecord[]>;
   /** Log entries of one operation with revision above `afterRevision`, ascending, at most `limit`. */
   events(id: string, afterRevision: number, limit: number): Promise<OperationEvent[]>;

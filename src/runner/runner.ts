@@ -2,7 +2,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import type { Committer, Decide } from '../operations/commit.js';
 import type { OperationRecord } from '../operations/model.js';
-import { ALL, type EventBus, type OperationStore } from '../operations/ports.js';
+import { ALL, type ClaimShares, type EventBus, type OperationStore } from '../operations/ports.js';
 import { ACTIVE } from '../operations/status.js';
 import * as transitions from '../operations/transitions.js';
 import { Coalesced } from './coalesced.js';
@@ -16,6 +16,8 @@ export { HandlerRun, RunAborted } from './handler-run.js';
 export interface RunnerOptions {
   readonly workerId: string;
   readonly maxConcurrentRuns: number;
+  /** Handlers of one owner this process runs at once. @default maxConcurrentRuns */
+  readonly maxRunsPerOwner?: number;
   readonly leaseMs: number;
   readonly cancelGraceMs: number;
   readonly shutdownGraceMs: number;
@@ -44,9 +46,16 @@ export class Runner {
   readonly #options: RunnerOptions;
   readonly #clock: () => Date;
   readonly #actor: string;
+  /** The runs that hold their operation (its lease), by operation id. */
   readonly #runs = new Map<string, HandlerRun>();
   /** Per operation run here, the subscription to its cancel requests. */
   readonly #cancelListeners = new Map<string, AbortController>();
+  /**
+   * The runs whose handler has not returned yet: the slots `maxConcurrentRuns` bounds. A run
+   * discarded while its handler ignores the signal (CANCEL_FORCED) leaves `#runs` but stays here
+   * until the handler really stops.
+   */
+  readonly #busy = new Set<HandlerRun>();
   readonly #subscriptions = new AbortController();
   readonly #timers: Array<() => void> = [];
   readonly #claiming: Coalesced;
@@ -141,9 +150,9 @@ export class Runner {
     this.#leases.stop();
   }
 
-  /** How many handlers this process is running. */
+  /** How many handlers this process is running (force-cancelled ones still going included). */
   active(): number {
-    return this.#runs.size;
+    return this.#busy.size;
   }
 
   /** Writes for a run under our lease; false when the lease is no longer ours. */
@@ -167,8 +176,9 @@ export class Runner {
 
   async #claimSome(): Promise<void> {
     const { maxConcurrentRuns, leaseMs, workerId } = this.#options;
-    while (!this.#stopping && this.#runs.size < maxConcurrentRuns) {
-      const free = maxConcurrentRuns - this.#runs.size;
+    const maxRunsPerOwner = this.#options.maxRunsPerOwner ?? maxConcurrentRuns;
+    while (!this.#stopping && this.#busy.size < maxConcurrentRuns) {
+      const free = maxConcurrentRuns - this.#busy.size;
       const now = this.#clock();
       const lease = { owner: workerId, expiresAt: new Date(now.getTime() + leaseMs) };
       const claimed = await this.#deps.commit.claim(
@@ -176,6 +186,7 @@ export class Runner {
         (op) => transitions.claim(op, lease, now),
         this.#actor,
         (ops) => this.#listenForCancels(ops),
+        this.#shares(maxRunsPerOwner),
       );
       for (const op of claimed) this.#launch(op);
       if (claimed.length < free) return;
@@ -208,10 +219,27 @@ export class Runner {
     );
   }
 
+  /** What each owner may still start here: `perOwner` less the handlers of theirs running. */
+  #shares(perOwner: number): ClaimShares {
+    const running = new Map<string, number>();
+    for (const run of this.#busy) running.set(run.ownerId, (running.get(run.ownerId) ?? 0) + 1);
+    const byOwner = new Map<string, number>();
+    for (const [owner, count] of running) byOwner.set(owner, Math.max(0, perOwner - count));
+    return { perOwner, byOwner };
+  }
+
   #launch(op: OperationRecord): void {
     const run = new HandlerRun(op, this.#env);
     this.#runs.set(op.id, run);
+    this.#busy.add(run);
     run.start(this.#deps.registry.get(op.kind));
+    // The slot frees when the handler has returned (and its outcome is dealt with), not when the
+    // run was declared stopped: a handler ignoring its signal still runs.
+    const release = () => {
+      this.#busy.delete(run);
+      void this.#claiming.run();
+    };
+    run.settled.then(release, release);
   }
 
   #every(ms: number, task: () => Promise<unknown>): void {

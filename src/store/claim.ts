@@ -1,29 +1,68 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
-import type { ChangeMeta } from '../operations/ports.js';
+import type { ChangeMeta, ClaimShares } from '../operations/ports.js';
 import { OperationStatus } from '../operations/status.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
-import { toEventRow, toRecord } from './store-rows.js';
+import { type OperationRow, toEventRow, toRecord } from './store-rows.js';
 import { writeIfCurrent } from './writes.js';
 
-/** `OperationStore.claimPending`: one write transaction that takes and logs the claimed rows. */
+/** A count written into the statement (PostgreSQL would take a parameter in a CASE for text). */
+const count = (n: number) => sql.lit(Math.max(0, Math.trunc(n)));
+
+/** How many of its PENDING operations each owner may have taken in this claim. */
+function allowance(shares: ClaimShares) {
+  if (shares.byOwner.size === 0) return count(shares.perOwner);
+  const cases = [...shares.byOwner].map(([owner, n]) => sql`when ${owner} then ${count(n)}`);
+  return sql<number>`case p.owner_id ${sql.join(cases, sql` `)} else ${count(shares.perOwner)} end`;
+}
+
+/**
+ * `OperationStore.claimPending`: one write transaction that takes and logs the claimed rows.
+ *
+ * Which rows, fairly: each owner's PENDING operations are numbered oldest first (`turn`), and a
+ * row's place in line is its owner's running operations (every instance's) plus its turn, so one
+ * claim takes the first of every owner before the second of any, and an owner already running
+ * more waits behind one running less. Ties go to the owner served longest ago (the newest
+ * `started_at` of theirs), so single slots freed one after another go round the owners in turn;
+ * then to the older operation. Owners over their allowance are left out.
+ */
 export function claimPending(
   db: Kysely<Database>,
   dialect: DialectTraits,
   limit: number,
   claim: (pending: OperationRecord) => OperationRecord | null,
   meta: ChangeMeta,
+  shares: ClaimShares,
 ): Promise<OperationRecord[]> {
   return dialect.writeTransaction(db, async (tx) => {
-    const query = tx
-      .selectFrom('operations')
-      .selectAll()
-      .where('status', '=', OperationStatus.Pending)
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(limit);
-    const rows = await (dialect.lockRowsToClaim ? query.forUpdate().skipLocked() : query).execute();
+    // PostgreSQL: the lock is on the operations rows only (the window and counts are read as of
+    // the statement's start; a row another claim took meanwhile fails the status re-check or the
+    // compare-and-set below).
+    const lock = dialect.lockRowsToClaim ? sql`for update of o skip locked` : sql``;
+    const { rows } = await sql<OperationRow>`
+      with pending as (
+        select id, owner_id, created_at,
+          row_number() over (partition by owner_id order by created_at, id) as turn
+        from operations
+        where status = ${OperationStatus.Pending}
+      ),
+      owners as (
+        select w.owner_id,
+          (select count(*) from operations r
+            where r.status in (${OperationStatus.Running}, ${OperationStatus.Cancelling})
+              and r.owner_id = w.owner_id) as running,
+          coalesce((select max(s.started_at) from operations s where s.owner_id = w.owner_id), 0)
+            as served
+        from (select distinct owner_id from pending) w
+      )
+      select o.* from operations o
+      join pending p on p.id = o.id
+      join owners w on w.owner_id = p.owner_id
+      where o.status = ${OperationStatus.Pending} and p.turn <= ${allowance(shares)}
+      order by w.running + p.turn, w.served, p.created_at, p.id
+      limit ${limit}
+      ${lock}`.execute(tx);
     const written: OperationRecord[] = [];
     for (const row of rows) {
       const pending = toRecord(row);

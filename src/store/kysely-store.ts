@@ -3,6 +3,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { LogEntry, OperationEvent, OperationRecord } from '../operations/model.js';
 import type {
   ChangeMeta,
+  ClaimShares,
   InsertResult,
   LogPageQuery,
   OperationFilter,
@@ -123,9 +124,10 @@ export class KyselyStore implements OperationStore {
     limit: number,
     claim: (pending: OperationRecord) => OperationRecord | null,
     meta: ChangeMeta,
+    shares: ClaimShares = { perOwner: limit, byOwner: new Map() },
   ): Promise<OperationRecord[]> {
     if (limit <= 0) return Promise.resolve([]);
-    return guarded(() => claimPending(this.#db, this.#dialect, limit, claim, meta));
+    return guarded(() => claimPending(this.#db, this.#dialect, limit, claim, meta, shares));
   }
 
   events(id: string, afterRevision: number, limit: number): Promise<OperationEvent[]> {

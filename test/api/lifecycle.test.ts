@@ -238,7 +238,10 @@ describe('lifecycle', () => {
   });
 
   it('runs at most MAX_CONCURRENT_RUNS handlers at once; the rest wait PENDING and start oldest first', async () => {
-    const { gated, server, alice } = await gatedServer({ MAX_CONCURRENT_RUNS: '2' });
+    const { gated, server, alice } = await gatedServer({
+      MAX_CONCURRENT_RUNS: '2',
+      MAX_RUNS_PER_OWNER: '2',
+    });
     const ops: Op[] = [];
     for (let i = 0; i < 5; i++) ops.push(await alice.start({ kind: 'test.gated', input: { i } }));
     const id = (i: number) => ops[i]?.id ?? '';

@@ -142,6 +142,7 @@ describe('SSE streams whose reader takes nothing', () => {
     const server = await startTestServer(
       {
         MAX_CONCURRENT_RUNS: '16',
+        MAX_RUNS_PER_OWNER: '16',
         // The queue bound, not the stall timeout, is what this measures.
         SSE_STALL_TIMEOUT_MS: '3600000',
         START_RATE_PER_MINUTE: '1000000',

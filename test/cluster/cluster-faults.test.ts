@@ -62,7 +62,7 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
   () => {
     it('kill -9 of the instance running operations: the others take them back after the lease and run its queued PENDING work, nothing twice', async () => {
       const env = await clusterEnv({ LEASE_MS: '1500', CANCEL_GRACE_MS: '60000' });
-      const victim = await startNode({ ...env, MAX_CONCURRENT_RUNS: '2' });
+      const victim = await startNode({ ...env, MAX_CONCURRENT_RUNS: '2', MAX_RUNS_PER_OWNER: '2' });
       const running = await victim.alice.start({
         kind: 'demo.sleep',
         input: { ms: 600_000, steps: 1 },

@@ -231,7 +231,7 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
     });
 
     it('two instances × MAX_CONCURRENT_RUNS=4 run each of 100 quick operations exactly once', async () => {
-      const env = await clusterEnv({ MAX_CONCURRENT_RUNS: '4' });
+      const env = await clusterEnv({ MAX_CONCURRENT_RUNS: '4', MAX_RUNS_PER_OWNER: '4' });
       const nodes = await Promise.all([startNode(env), startNode(env)]);
       const [one, two] = nodes as [Node, Node];
       const started: Op[] = [];

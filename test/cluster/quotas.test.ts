@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { userClient } from '../helpers/clients.js';
 import { CLUSTER_SKIP_REASON, clusterEnv } from '../helpers/cluster.js';
 import { sayWhySkipped } from '../helpers/services.js';
-import { type Node, startNode } from './fixture.js';
+import { type Node, startNode, untilStatus } from './fixture.js';
 
 const START = `mutation($input: StartOperationInput!) { startOperation(input: $input) {
   __typename ... on RateLimitedError { retryAfterMs } ... on Error { message } } }`;
@@ -61,6 +62,24 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
       });
       expect(tally(types)).toEqual({ StartOperationSuccess: 7, RateLimitedError: 33 });
       for (const node of nodes) expect(await totalOf(node)).toBe(7);
+    });
+
+    it("two instances run another owner's operation while one owner's long queue waits", async () => {
+      // Two slots per instance, one per owner: Ada's queue can take one slot on each.
+      const env = await clusterEnv({ MAX_CONCURRENT_RUNS: '2' });
+      const nodes = await Promise.all([startNode(env), startNode(env)]);
+      const [one, two] = nodes as [Node, Node];
+      const long = { kind: 'demo.sleep', input: { ms: 600_000, steps: 1 } };
+      const adas = [];
+      for (let i = 0; i < 10; i++) adas.push(await (i % 2 ? two : one).alice.start(long));
+      await untilStatus(one.alice, adas[0]?.id ?? '', 'RUNNING');
+      await untilStatus(one.alice, adas[1]?.id ?? '', 'RUNNING');
+      const bob = userClient(two, 'bob');
+      const bobs = await bob.start(long);
+      // Bob's runs although Ada queued ten before it; Ada still holds one slot per instance.
+      await untilStatus(bob, bobs.id, 'RUNNING');
+      const states = await Promise.all(adas.map((op) => one.alice.get(op.id)));
+      expect(states.filter((op) => op?.status === 'RUNNING')).toHaveLength(2);
     });
   },
 );

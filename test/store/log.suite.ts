@@ -272,6 +272,60 @@ export function describeLogAndClaims(ctx: SuiteContext): void {
       expect(await store.claimPending(0, claimFor('w2'), worker('w2'))).toEqual([]);
     });
 
+    it("takes owner by owner in turn, oldest first within an owner, within each owner's share", async () => {
+      const store = ctx.store();
+      const put = (ownerId: string, t: number) => ctx.put(op({ ownerId }, at(t)));
+      // Ada queued three first, then Bob two, then Cy one; Dee runs one already.
+      const [a1, a2, a3] = [await put('ada', 0), await put('ada', 1), await put('ada', 2)];
+      const [b1, b2] = [await put('bob', 3), await put('bob', 4)];
+      const c1 = await put('cy', 5);
+      const d1 = await put('dee', 6);
+      await ctx.put(op({ ownerId: 'dee' }, at(-1)), running('w9'));
+      const shares = (perOwner: number, byOwner: Record<string, number> = {}) => ({
+        perOwner,
+        byOwner: new Map(Object.entries(byOwner)),
+      });
+
+      // Everyone's first before anyone's second; Dee, already running one, after them.
+      expect(ids(await store.claimPending(3, claimFor('w1'), META, shares(5)))).toEqual(
+        ids([a1, b1, c1] as OperationRecord[]),
+      );
+      expect(ids(await store.claimPending(1, claimFor('w1'), META, shares(5)))).toEqual([d1.id]);
+      // Ada may take no more here, Bob one: Bob's second, then nothing of Ada's.
+      expect(
+        ids(await store.claimPending(5, claimFor('w1'), META, shares(1, { ada: 0, bob: 1 }))),
+      ).toEqual([b2?.id]);
+      expect(await store.claimPending(5, claimFor('w1'), META, shares(0))).toEqual([]);
+      expect(ids(await store.claimPending(5, claimFor('w1'), META, shares(1)))).toEqual([a2?.id]);
+      expect(ids(await store.claimPending(5, claimFor('w1'), META))).toEqual([a3?.id]);
+    });
+
+    it('gives a freed slot to the owner served longest ago when the queue has several', async () => {
+      const store = ctx.store();
+      const put = (ownerId: string, t: number) => ctx.put(op({ ownerId }, at(t)));
+      const ada = [await put('ada', 0), await put('ada', 1), await put('ada', 2)];
+      const bob = [await put('bob', 3), await put('bob', 4)];
+      const cy = [await put('cy', 5)];
+      // One slot at a time, each run started a moment after the last (claimFor times them).
+      const order: string[] = [];
+      for (let t = 10; order.length < 6; t++) {
+        const claimed = await store.claimPending(
+          1,
+          (o) => changed(claim(o, lease('w1'), at(t))),
+          META,
+        );
+        const [next] = claimed;
+        if (!next) break;
+        order.push(next.id);
+        // It ends before the next slot frees, so no one is running when the next claim comes.
+        expect(await store.update(changed(succeed(next, null, at(t))), next, META)).toBe(true);
+      }
+      const [a1, a2, a3] = ada;
+      const [b1, b2] = bob;
+      const [c1] = cy;
+      expect(order).toEqual([a1, b1, c1, a2, b2, a3].map((o) => o?.id));
+    });
+
     it('skips what claim rejects, within the limit, and leaves it pending', async () => {
       const store = ctx.store();
       const [a, b, c] = [
