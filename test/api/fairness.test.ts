@@ -110,7 +110,7 @@ describe('fair claiming', () => {
       ['bob', bobs],
       ['cy', cys],
     ] as const) {
-      ops.forEach((op, i) => name.set(turns.raw(op.id), `${who}${i + 1}`));
+      for (const [i, op] of ops.entries()) name.set(turns.raw(op.id), `${who}${i + 1}`);
     }
 
     turns.finish(blocker?.id ?? '');
