@@ -230,8 +230,9 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
 
     it('Redis connections killed during a stream of changes: every subscriber on the other instances gets every status change, in order, once, and the terminal state', async () => {
       const env = await clusterEnv({ LEASE_MS: '3000', CANCEL_GRACE_MS: '60000' });
-      // R alone claims every operation; A and B, started later, only watch.
-      const runner = await startNode(env);
+      // R alone claims every operation (all six of one owner at once); A and B, started later,
+      // only watch.
+      const runner = await startNode({ ...env, MAX_RUNS_PER_OWNER: '8' });
       const ops = await Promise.all(
         Array.from({ length: 6 }, () =>
           runner.alice.start({ kind: 'demo.sleep', input: { ms: 600_000, steps: 3000 } }),

@@ -26,8 +26,9 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
     }, async () => {
       // Leases and grace long enough that only the live cancel message ends the runs.
       const env = await clusterEnv({ LEASE_MS: '60000', CANCEL_GRACE_MS: '60000' });
-      // A alone first, so the operations certainly run there; B, in this process, only waits.
-      const a = await startNode(env);
+      // A alone first, so the operations certainly run there (all five of one owner at once); B,
+      // in this process, only waits.
+      const a = await startNode({ ...env, MAX_RUNS_PER_OWNER: '8' });
       const ops = [];
       for (let i = 0; i < 5; i++) {
         ops.push(await a.alice.start({ kind: 'demo.sleep', input: { ms: 600_000, steps: 1 } }));
