@@ -39,14 +39,18 @@ export function claimPending(
     // PostgreSQL: the lock is on the operations rows only (the window and counts are read as of
     // the statement's start; a row another claim took meanwhile fails the status re-check or the
     // compare-and-set below).
+    // No owner gets more than `limit` in one claim, nor more than its largest allowance: later
+    // turns are left out before the join and the sort.
+    const deepest = Math.min(limit, Math.max(shares.perOwner, ...shares.byOwner.values()));
     const lock = dialect.lockRowsToClaim ? sql`for update of o skip locked` : sql``;
     const { rows } = await sql<OperationRow>`
-      with pending as (
+      with queued as (
         select id, owner_id, created_at,
           row_number() over (partition by owner_id order by created_at, id) as turn
         from operations
         where status = ${OperationStatus.Pending}
       ),
+      pending as (select * from queued where turn <= ${count(deepest)}),
       owners as (
         select w.owner_id,
           (select count(*) from operations r
