@@ -39,24 +39,30 @@ describe('subscriptions sharing one execution per event', () => {
     const ownerEvents = await Promise.all(ownerStreams.map((stream) => stream.results.rest()));
     const watcherEvents = await watcherStream.results.rest();
 
+    const updated = (event: { data?: Record<string, unknown> | null }): Event => {
+      const state = event.data?.operationUpdated as Event | undefined;
+      if (state === undefined)
+        throw new Error(`an event without operationUpdated: ${JSON.stringify(event)}`);
+      return state;
+    };
     const statuses = (events: { data?: Record<string, unknown> | null }[]) =>
-      events.map((event) => (event.data?.operationUpdated as Event).status);
+      events.map((event) => updated(event).status);
     const expected = statuses(ownerEvents[0] ?? []);
     expect(expected.at(-1)).toBe('CANCELLED');
     expect(expected).toContain('CANCELLING');
     for (const events of [...ownerEvents, watcherEvents]) {
       expect(events.every((event) => event.errors === undefined)).toBe(true);
       expect(statuses(events)).toEqual(expected);
-      const revisions = events.map((event) => (event.data?.operationUpdated as Event).revision);
+      const revisions = events.map((event) => updated(event).revision);
       expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
     }
     for (const events of ownerEvents) {
       for (const event of events) {
-        expect((event.data?.operationUpdated as Event).retryOf).toEqual({ id: first.id });
+        expect(updated(event).retryOf).toEqual({ id: first.id });
       }
     }
     for (const event of watcherEvents) {
-      expect((event.data?.operationUpdated as Event).retryOf).toBeNull();
+      expect(updated(event).retryOf).toBeNull();
     }
     await Promise.all([...owners, watching].map((client) => client.dispose()));
     await server.stop();
