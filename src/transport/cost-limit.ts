@@ -35,7 +35,8 @@ export function measureCost(request: CostedRequest): number | null {
     byRequest = new Map();
     bySchema.set(request.document, byRequest);
   }
-  const key = JSON.stringify([request.operationName ?? null, request.variables ?? null]);
+  const key = cacheKey(request);
+  if (key === null) return measureAfresh(request);
   const known = byRequest.get(key);
   if (known !== undefined) return known;
   const cost = measureAfresh(request);
@@ -51,6 +52,22 @@ export function measureCost(request: CostedRequest): number | null {
  */
 const measured = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number | null>>>();
 const MAX_MEASURED_PER_DOCUMENT = 100;
+/** Variables longer than this as JSON (a large input, say) are measured afresh, not remembered. */
+const MAX_KEY_LENGTH = 1024;
+
+/**
+ * The cache key of `request`'s operation name and variables, or null when they are not worth
+ * keeping (longer than MAX_KEY_LENGTH) or cannot be written as JSON (nested deeper than the
+ * stack allows: they are refused later with a ValidationError, and must not fail here).
+ */
+function cacheKey(request: CostedRequest): string | null {
+  try {
+    const key = JSON.stringify([request.operationName ?? null, request.variables ?? null]);
+    return key.length <= MAX_KEY_LENGTH ? key : null;
+  } catch {
+    return null;
+  }
+}
 
 function measureAfresh(request: CostedRequest): number | null {
   let cost: number | null = null;
