@@ -393,6 +393,9 @@ npm run bench -- mutations --cpu-prof          # CPU profiles in bench/profiles/
 \`\`\`
 
 Opening 5,000 sockets on each side needs \`ulimit -n\` above 10,000.
+
+Beside other GraphQL servers (graphql-ws in memory, yoga, Apollo, Mercurius), measured with the
+shared peer benchmark: [peer-benchmarks.md](peer-benchmarks.md).
 `;
 }
 
