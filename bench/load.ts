@@ -48,8 +48,24 @@ interface GraphQLResponse {
   readonly errors?: readonly { message: string }[];
 }
 
-/** One GraphQL request over the keep-alive agent. */
-function post(
+/**
+ * One GraphQL request over the keep-alive agent, sent again once when the connection was reset: a
+ * server may close an idle keep-alive connection just as the next request leaves on it.
+ */
+async function post(
+  query: string,
+  variables: Record<string, unknown>,
+  token = options.token,
+): Promise<GraphQLResponse> {
+  try {
+    return await postOnce(query, variables, token);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+    return postOnce(query, variables, token);
+  }
+}
+
+function postOnce(
   query: string,
   variables: Record<string, unknown>,
   token = options.token,
