@@ -4,15 +4,21 @@
  * the most: a page of 100 operations with 64 KB inputs and results, totalCount over many
  * operations, pages of the transition log, and the 150,000-entry query of 100 operations x 15
  * aliased events(first: 100) (refused by the default cost limit; also run with the limit lifted),
- * and 200 subscriptions replaying a 10,000-revision log at once while another user queries.
+ * waitOperation and startOperation with big inputs, and 200 subscriptions replaying a
+ * 10,000-revision log at once while another user queries. A trivial query and one idle second give
+ * the machine's own noise: on a busy machine any stretch may be stretched by other processes, so
+ * each request is measured several times and the minimum and median are the figures to read.
  *
- * `npx tsx bench/event-loop.ts [operations]` (default 200,000 seeded operations).
+ * `npx tsx bench/event-loop.ts [operations] [--runs N] [--only text]` (default 200,000 seeded
+ * operations, 5 runs, every scenario). With BENCH_CPU_PROF=<dir> the server writes a CPU profile
+ * there (read it with `tsx bench/profile-summary.ts`).
  */
 import { fork } from 'node:child_process';
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createClient } from 'graphql-ws';
 import type { Insertable } from 'kysely';
 import WebSocket from 'ws';
@@ -26,7 +32,12 @@ import { openSqlite } from '../src/store/connect.js';
 import type { OperationEventsTable, OperationsTable } from '../src/store/database.js';
 import { toEventRow, toRow } from '../src/store/store-rows.js';
 
-const MANY = Number(process.argv[2] ?? 200_000);
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '5' }, only: { type: 'string' } },
+});
+const MANY = Number(positionals[0] ?? 200_000);
+const RUNS = Number(flags.runs);
 const SECRET = 'event-loop-bench-secret-0123456789abcdef';
 const key = createSecretKey(Buffer.from(SECRET));
 const token = (sub: string, admin = false) => mintToken({ sub, admin, ttlSec: 3600 }, key, 'HS256');
@@ -103,21 +114,52 @@ async function seed(dataDir: string) {
     );
     await insert(batch, []);
   }
-  // dave: 100 operations with 120 log entries each; alice: 100 with 64 KB of input and of result.
+  // dave: 100 operations with 120 log entries each.
   const logged = Array.from({ length: 100 }, (_, i) =>
     done('dave', t0 + MANY + i, 120, { ms: 1 }, { slept: 1 }),
   );
   await insert(logged.map(toRow), logged.flatMap(logOf));
-  const big = 'x'.repeat(64 * 1024 - 20);
+  // alice: 100 operations with 64 KB of input and of result, many small members each (costlier
+  // to parse and serialize than one long string); frank: 10 with 1 MB results.
+  const [input, result] = [wideInput(64 * 1024), rows(64 * 1024)];
   const large = Array.from({ length: 100 }, (_, i) =>
-    done('alice', t0 + MANY + 1000 + i, 2, { text: big }, { text: big }),
+    done('alice', t0 + MANY + 1000 + i, 2, input, result),
   );
   await insert(large.map(toRow), large.flatMap(logOf));
+  const hugeResult = rows(1024 * 1024 - 64);
+  const huge = Array.from({ length: 10 }, (_, i) =>
+    done('frank', t0 + MANY + 3000 + i, 2, { ms: 1 }, hugeResult),
+  );
+  await insert(huge.map(toRow), huge.flatMap(logOf));
   // erin: one operation whose log holds every one of its 10,000 revisions, for the replays.
   const long = done('erin', t0 + MANY + 2000, REPLAY_REVISIONS, { ms: 1 }, { slept: 1 });
   await insert([toRow(long)], logOf(long));
+
   await store.close();
-  return long.id;
+  return {
+    big: large[0]?.id ?? '',
+    huge: huge[0]?.id ?? '',
+    logged: logged[0]?.id ?? '',
+    long: long.id,
+  };
+}
+
+/** An object of short string members, about `bytes` long as JSON. */
+function wideInput(bytes: number): Record<string, string> {
+  const input: Record<string, string> = {};
+  let length = 2;
+  for (let i = 0; length < bytes - 40; i++) {
+    input[`k${i}`] = `value ${i}`;
+    length += JSON.stringify([`k${i}`, `value ${i}`]).length; // "k": "v", as long as ["k","v"]
+  }
+  return input;
+}
+
+/** A result of many small rows, about `bytes` long as JSON. */
+function rows(bytes: number): { rows: unknown[] } {
+  const row = (i: number) => ({ i, name: `row ${i}`, ok: i % 2 === 0, score: i / 7 });
+  const each = JSON.stringify(row(100_000)).length + 1;
+  return { rows: Array.from({ length: Math.floor((bytes - 20) / each) }, (_, i) => row(i)) };
 }
 
 const REPLAY_REVISIONS = 10_000;
@@ -217,10 +259,17 @@ async function serve(dataDir: string, env: Record<string, string>) {
   };
 }
 
-async function post(url: string, bearer: string, query: string, variables = {}) {
+/** What an answer was: its size, its first error's code, or a mutation result's type. */
+interface Answer {
+  readonly bytes: number;
+  readonly error: string | null;
+  readonly type: string | null;
+}
+
+async function post(url: string, bearer: string, query: string, variables = {}): Promise<Answer> {
   if (query === '') {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    return { bytes: 0, error: null };
+    return { bytes: 0, error: null, type: null };
   }
   const response = await fetch(url, {
     method: 'POST',
@@ -228,8 +277,15 @@ async function post(url: string, bearer: string, query: string, variables = {}) 
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();
-  const body = JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }> };
-  return { bytes: text.length, error: body.errors?.[0]?.extensions?.code ?? null };
+  const body = JSON.parse(text) as {
+    data?: { startOperation?: { __typename?: string } };
+    errors?: Array<{ extensions?: { code?: string } }>;
+  };
+  return {
+    bytes: text.length,
+    error: body.errors?.[0]?.extensions?.code ?? null,
+    type: body.data?.startOperation?.__typename ?? null,
+  };
 }
 
 const EVERY_FIELD = `id kind status progress message ownerId revision done input result
@@ -240,47 +296,122 @@ const aliased = Array.from(
   { length: 15 },
   (_, i) => `e${i}: events(first: 100) { edges { node { ${EVENT} } } }`,
 ).join(' ');
+const START = `mutation($input: JSON) {
+  startOperation(input: { kind: "demo.sleep", input: $input }) { __typename } }`;
 
-const scenarios: Array<[string, string, string, Record<string, unknown>?]> = [
-  [
-    '100 operations, every field, 64 KB input and result each',
-    'alice',
-    `{ operations(first: 100) { totalCount edges { node { ${EVERY_FIELD} } } } }`,
-  ],
-  [
-    `totalCount of all ${MANY + 200} operations (admin)`,
-    'admin',
-    '{ operations(first: 1) { totalCount } }',
-  ],
-  [
-    `totalCount of one owner's ${MANY} operations (admin)`,
-    'admin',
-    '{ operations(first: 1, ownerId: "carol") { totalCount } }',
-  ],
-  ["nothing: the machine's own noise over one idle second", 'idle', ''],
-  [
-    '20 operations x events(first: 30), within the default cost',
-    'dave',
-    `{ operations(first: 20, after: null) { edges { node { events(first: 30) { edges { node { ${EVENT} } } } } } } }`,
-  ],
-  [
-    '19 operations x events(first: 100), revision only: one statement of 1,919 log entries',
-    'dave',
-    '{ operations(first: 19) { edges { node { events(first: 100) { edges { node { revision } } } } } } }',
-  ],
-  [
-    '100 operations x 15 aliased events(first: 100)',
-    'dave',
-    `{ operations(first: 100, ownerId: null) { edges { node { ${aliased} } } } }`,
-  ],
-];
+/** [what, who asks, query, variables]; an empty query is one idle second. */
+type Scenario = readonly [string, string, string, Record<string, unknown>?];
+
+function scenarios(ids: { big: string; huge: string; logged: string }): Scenario[] {
+  // Inputs at the 64 KB limit: wide (many small members) and one long string.
+  const wide = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, `value ${i}`]));
+  const long = { text: 'y'.repeat(64 * 1024 - 20) };
+  return [
+    ["nothing: the machine's own noise over one idle second", 'idle', ''],
+    ['a trivial query: { viewer { id } }', 'alice', '{ viewer { id } }'],
+    [
+      '100 operations, every field, 64 KB input and result each',
+      'alice',
+      `{ operations(first: 100) { totalCount edges { node { ${EVERY_FIELD} } } } }`,
+    ],
+    [
+      '25 operations, every field, 64 KB input and result each',
+      'alice',
+      `{ operations(first: 25) { edges { node { ${EVERY_FIELD} } } } }`,
+    ],
+    [
+      '10 operations, every field, 1 MB result each',
+      'frank',
+      `{ operations(first: 10) { edges { node { ${EVERY_FIELD} } } } }`,
+    ],
+    [
+      '100 small operations, every field (admin, carol)',
+      'admin',
+      `{ operations(first: 100, ownerId: "carol") { edges { node { ${EVERY_FIELD} } } } }`,
+    ],
+    [
+      `totalCount of all ${MANY + 200} operations (admin)`,
+      'admin',
+      '{ operations(first: 1) { totalCount } }',
+    ],
+    [
+      `totalCount of one owner's ${MANY} operations (admin)`,
+      'admin',
+      '{ operations(first: 1, ownerId: "carol") { totalCount } }',
+    ],
+    [
+      'waitOperation of a done operation, every field, 64 KB input and result',
+      'alice',
+      `query($id: ID!) { waitOperation(id: $id) { ${EVERY_FIELD} } }`,
+      { id: toGlobalId(ids.big) },
+    ],
+    [
+      'waitOperation of a done operation, every field, 1 MB result',
+      'frank',
+      `query($id: ID!) { waitOperation(id: $id) { ${EVERY_FIELD} } }`,
+      { id: toGlobalId(ids.huge) },
+    ],
+    [
+      'one operation, events(first: 100)',
+      'dave',
+      `query($id: ID!) { operation(id: $id) { events(first: 100) { edges { node { ${EVENT} } } } } }`,
+      { id: toGlobalId(ids.logged) },
+    ],
+    [
+      'startOperation, 64 KB input of 3,000 members (refused by demo.sleep)',
+      'bob',
+      START,
+      { input: wide },
+    ],
+    [
+      'startOperation, 64 KB input of one string (refused by demo.sleep)',
+      'bob',
+      START,
+      { input: long },
+    ],
+    [
+      'startOperation, 900 KB input of 40,000 members (over the input limit)',
+      'bob',
+      START,
+      {
+        input: Object.fromEntries(
+          Array.from({ length: 40_000 }, (_, i) => [`k${i}`, `value ${i}`]),
+        ),
+      },
+    ],
+    [
+      '20 operations x events(first: 30), within the default cost',
+      'dave',
+      `{ operations(first: 20, after: null) { edges { node { events(first: 30) { edges { node { ${EVENT} } } } } } } }`,
+    ],
+    [
+      '19 operations x events(first: 100), revision only: one statement of 1,919 log entries',
+      'dave',
+      '{ operations(first: 19) { edges { node { events(first: 100) { edges { node { revision } } } } } } }',
+    ],
+    [
+      '100 operations x 15 aliased events(first: 100)',
+      'dave',
+      `{ operations(first: 100, ownerId: null) { edges { node { ${aliased} } } } }`,
+    ],
+  ];
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+};
 
 const dataDir = mkdtempSync(join(tmpdir(), 'longrun-loop-bench-'));
 try {
   const seeding = performance.now();
-  const longLog = await seed(dataDir);
+  const ids = await seed(dataDir);
   console.log(
-    `seeded ${MANY + 200} operations in ${((performance.now() - seeding) / 1000).toFixed(1)} s`,
+    `seeded ${MANY + 200} operations in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
+      `longest loop stretch per request, min / median / max of ${RUNS} runs`,
+  );
+  const chosen = scenarios(ids).filter(
+    ([name]) => flags.only === undefined || name.includes(flags.only) || name.startsWith('nothing'),
   );
   for (const [label, env] of [
     ['default MAX_QUERY_COST', {}],
@@ -288,24 +419,30 @@ try {
   ] as const) {
     const server = await serve(dataDir, env);
     console.log(`\n${label}`);
-    for (const [name, who, query, variables] of scenarios) {
+    for (const [name, who, query, variables] of chosen) {
       const bearer = token(who, who === 'admin');
       await post(server.url, bearer, query, variables); // warm up caches and the JIT
-      const runs = [];
-      for (let i = 0; i < 3; i++)
-        runs.push(await server.measure(() => post(server.url, bearer, query, variables)));
-      const worst = runs.reduce((a, b) => (b.maxMs > a.maxMs ? b : a));
-      const { bytes, error } = worst.result as { bytes: number; error: string | null };
+      const stretches: number[] = [];
+      let answer: Answer = { bytes: 0, error: null, type: null };
+      for (let i = 0; i < RUNS; i++) {
+        const run = await server.measure(() => post(server.url, bearer, query, variables));
+        stretches.push(run.maxMs);
+        answer = run.result as Answer;
+      }
+      const { bytes, error, type } = answer;
       console.log(
-        `  ${name}: longest loop stretch ${worst.maxMs.toFixed(1)} ms (of 3 runs), ` +
-          `${error ?? `${(bytes / 1e6).toFixed(2)} MB answered`}`,
+        `  ${name}: ${Math.min(...stretches).toFixed(1)} / ${median(stretches).toFixed(1)} / ` +
+          `${Math.max(...stretches).toFixed(1)} ms, ` +
+          `${error ?? type ?? `${(bytes / 1e6).toFixed(2)} MB answered`}`,
       );
     }
-    if (label !== 'default MAX_QUERY_COST') {
+    const storming =
+      flags.only === undefined || `${REPLAYS} subscriptions replaying`.includes(flags.only);
+    if (label !== 'default MAX_QUERY_COST' || !storming) {
       await server.stop();
       continue;
     }
-    const storm = await server.measure(() => replayStorm(server.url, longLog));
+    const storm = await server.measure(() => replayStorm(server.url, ids.long));
     const { latencies, states, replayMs } = storm.result as Awaited<ReturnType<typeof replayStorm>>;
     console.log(
       `  ${REPLAYS} subscriptions replaying ${REPLAY_REVISIONS} revisions each: longest loop ` +

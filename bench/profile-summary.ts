@@ -1,6 +1,8 @@
 /**
- * Summarises a V8 `.cpuprofile` (from `npm run bench -- --cpu-prof`): the share of samples spent
- * in each function (self time) and in each package or source folder.
+ * Summarises a V8 `.cpuprofile` (from `npm run bench -- --cpu-prof`, or `BENCH_CPU_PROF=<dir>
+ * npm run bench:loop`): the share of samples spent in each function (self time) and in each
+ * package or source folder, and the longest stretches without an idle sample (the event loop
+ * held) with the project functions and packages they spent most in.
  *
  *   tsx bench/profile-summary.ts bench/profiles/project-mutations-…/CPU….cpuprofile [top=30] [last-seconds]
  *
@@ -96,3 +98,49 @@ process.stdout.write(`${total} samples\n`);
 print('by area (self time)', areas);
 print('by function (self time)', functions);
 print("the project's functions (inclusive time)", inclusive);
+
+// The longest runs of consecutive busy samples: how long the loop was held, and by what.
+const idle = new Set(
+  profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id),
+);
+const stretches: Array<{ ms: number; ids: number[] }> = [];
+let current: { ms: number; ids: number[] } | null = null;
+profile.samples.forEach((id, i) => {
+  const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  if (idle.has(id)) {
+    if (current) stretches.push(current);
+    current = null;
+    return;
+  }
+  current ??= { ms: 0, ids: [] };
+  current.ms += ms;
+  current.ids.push(id);
+});
+if (current) stretches.push(current);
+process.stdout.write('\nlongest busy stretches\n');
+const label = (frame: ProfileNode['callFrame']) =>
+  `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*node_modules\//, '').replace(/^.*\/src\//, 'src/')}:${frame.lineNumber + 1}`;
+for (const stretch of stretches.sort((a, b) => b.ms - a.ms).slice(0, Math.min(top, 8))) {
+  // Where its samples were (self time), and the innermost project function above each.
+  const self = new Map<string, number>();
+  const own = new Map<string, number>();
+  for (const id of stretch.ids) {
+    const node = byId.get(id);
+    if (node) self.set(label(node.callFrame), (self.get(label(node.callFrame)) ?? 0) + 1);
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (!frame?.url.includes('/src/') || frame.url.includes('node_modules')) continue;
+      own.set(label(frame), (own.get(label(frame)) ?? 0) + 1);
+      break;
+    }
+  }
+  const leaders = (entries: Map<string, number>) =>
+    [...entries]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([name, count]) => `${Math.round((100 * count) / stretch.ids.length)}% ${name}`)
+      .join(', ');
+  process.stdout.write(
+    `${stretch.ms.toFixed(1).padStart(7)} ms  self: ${leaders(self)}\n            in: ${leaders(own)}\n`,
+  );
+}
