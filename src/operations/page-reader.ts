@@ -1,16 +1,22 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { OperationRecord } from './model.js';
-import type { OperationStore, PageKey, PageQuery } from './ports.js';
+import type { OperationStore, PageKey, PageQuery, SizedKey } from './ports.js';
 
 /**
- * Bounds of reading one page of `operations`. Inputs (up to 64 KB each) and results are parsed
- * when read and serialized again in the response, all on the event loop: 100 operations with
- * 64 KB of each made a 13 MB answer that held the loop for half a second and more
- * (`npm run bench:loop`). A page is read `rowsPerStatement` rows at a time, yielding between
- * statements, and ends once its inputs and results pass `maxBytes` (it holds at least one
+ * Bounds of reading one page of `operations`. Inputs (up to 64 KB each) and results (up to 1 MB)
+ * are parsed when read and serialized again in the response, all on the event loop: parsing 64 KB
+ * of JSON with many members takes about a millisecond, and 25 rows of them with their results
+ * held the loop for 100 ms and more (`npm run bench:loop`). So a page first reads the keys and
+ * sizes of `rowsPerStatement` rows (no input or result), decides how many it will answer with,
+ * and reads only those, in statements of at most `bytesPerStatement` (or one row), yielding
+ * between statements. It ends once its inputs and results pass `maxBytes` (it holds at least one
  * operation, and says `hasNextPage`).
  */
-export const PAGE_READ = { rowsPerStatement: 25, maxBytes: 1_048_576 } as const;
+export const PAGE_READ = {
+  rowsPerStatement: 25,
+  bytesPerStatement: 262_144,
+  maxBytes: 1_048_576,
+} as const;
 
 /** What a page read found: the records nearest the starting key first, and whether more follow. */
 export interface PageRead {
@@ -18,10 +24,23 @@ export interface PageRead {
   readonly more: boolean;
 }
 
-const jsonLength = (value: unknown) => (value == null ? 0 : JSON.stringify(value).length);
-
-/** The bytes a record adds to an answer beyond its small fields. */
-const weightOf = (record: OperationRecord) => jsonLength(record.input) + jsonLength(record.result);
+/** `keys` in runs of at most `PAGE_READ.bytesPerStatement` (a larger row alone), in order. */
+function runs(keys: readonly SizedKey[]): SizedKey[][] {
+  const result: SizedKey[][] = [];
+  let run: SizedKey[] = [];
+  let bytes = 0;
+  for (const key of keys) {
+    if (run.length > 0 && bytes + key.bytes > PAGE_READ.bytesPerStatement) {
+      result.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(key);
+    bytes += key.bytes;
+  }
+  if (run.length > 0) result.push(run);
+  return result;
+}
 
 const keyOf = (record: OperationRecord): PageKey => ({
   createdAt: record.createdAt,
@@ -33,24 +52,40 @@ const keyOf = (record: OperationRecord): PageKey => ({
  * `PAGE_READ`; `more` tells whether any record follows the last one returned.
  */
 export async function readPage(store: OperationStore, query: PageQuery): Promise<PageRead> {
+  const newer = query.direction === 'newer';
   const records: OperationRecord[] = [];
   let bytes = 0;
   let key = query.key;
   for (;;) {
     // One more than the page holds tells whether another page follows.
     const want = Math.min(PAGE_READ.rowsPerStatement, query.limit + 1 - records.length);
-    const chunk = await store.list({ ...query, key, limit: want });
-    // `list` answers newest first; going to newer rows, the nearest is the oldest.
-    const nearestFirst = query.direction === 'newer' ? chunk.reverse() : chunk;
-    for (const record of nearestFirst) {
-      const spent = records.length > 0 && bytes >= PAGE_READ.maxBytes;
-      if (records.length === query.limit || spent) return { records, more: true };
-      records.push(record);
-      bytes += weightOf(record);
+    const sizes = await store.listSizes({ ...query, key, limit: want });
+    // Both answer newest first; going to newer rows, the nearest is the oldest.
+    const nearestFirst = newer ? sizes.reverse() : sizes;
+    const keep: SizedKey[] = [];
+    let full = false;
+    for (const sized of nearestFirst) {
+      const count = records.length + keep.length;
+      if (count === query.limit || (count > 0 && bytes >= PAGE_READ.maxBytes)) {
+        full = true;
+        break;
+      }
+      keep.push(sized);
+      bytes += sized.bytes;
     }
-    const last = nearestFirst.at(-1);
-    if (chunk.length < want || last === undefined) return { records, more: false };
-    key = keyOf(last);
+    // The rows just sized, read again from where the last read ended: a row that stopped
+    // matching meanwhile (a status filter, retention) is not there, and fewer rows than asked
+    // for means none follow.
+    for (const run of runs(keep)) {
+      await nextTurn();
+      const chunk = await store.list({ ...query, key, limit: run.length });
+      records.push(...(newer ? chunk.reverse() : chunk));
+      const last = records.at(-1);
+      if (chunk.length < run.length || last === undefined) return { records, more: false };
+      key = keyOf(last);
+    }
+    if (full) return { records, more: true };
+    if (sizes.length < want) return { records, more: false };
     await nextTurn();
   }
 }

@@ -31,6 +31,12 @@ export interface PageQuery extends OperationFilter {
   readonly limit: number;
 }
 
+/** A row of a keyset page without its content: where it is, and its input and result's size. */
+export interface SizedKey extends PageKey {
+  /** Bytes of its input and result as stored JSON (UTF-8). */
+  readonly bytes: number;
+}
+
 /** One page of one operation's log: the entries after `afterRevision`, at most `limit`. */
 export interface LogPageQuery {
   readonly operationId: string;
@@ -144,6 +150,11 @@ export interface OperationStore {
   eventsSince(since: Date, limit: number): Promise<OperationEvent[]>;
   /** One keyset page, always returned newest first. */
   list(query: PageQuery): Promise<OperationRecord[]>;
+  /**
+   * The keys of the keyset page `list` would return, newest first, with the size of each row's
+   * input and result; no input or result is read, so a reader can choose how many to fetch.
+   */
+  listSizes(query: PageQuery): Promise<SizedKey[]>;
   /** How many operations match. */
   count(filter: OperationFilter): Promise<number>;
   /**

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import type { LogEntry, OperationEvent, OperationRecord } from '../operations/model.js';
 import type {
   ChangeMeta,
@@ -10,6 +10,7 @@ import type {
   OperationStore,
   PageKey,
   PageQuery,
+  SizedKey,
   StartQuota,
   WriteCondition,
 } from '../operations/ports.js';
@@ -187,27 +188,35 @@ export class KyselyStore implements OperationStore {
     });
   }
 
-  list({ direction, key, limit, ...filter }: PageQuery): Promise<OperationRecord[]> {
+  list(query: PageQuery): Promise<OperationRecord[]> {
     return guarded(async () => {
-      const newer = direction === 'newer';
-      const order = newer ? 'asc' : 'desc';
-      let query = this.#selectAll().where((eb) => matches(eb, filter));
-      if (key !== null) {
-        query = query.where((eb) =>
-          eb(
-            eb.refTuple('created_at', 'id'),
-            newer ? '>' : '<',
-            eb.tuple(toMs(key.createdAt), key.id),
-          ),
-        );
-      }
-      const rows = await query
-        .orderBy('created_at', order)
-        .orderBy('id', order)
-        .limit(limit)
-        .execute();
+      const rows = await this.#page(query, this.#selectAll());
       const records = rows.map(toRecord);
-      return newer ? records.reverse() : records;
+      return query.direction === 'newer' ? records.reverse() : records;
+    });
+  }
+
+  listSizes(query: PageQuery): Promise<SizedKey[]> {
+    return guarded(async () => {
+      // octet_length reads neither SQLite's overflow pages nor PostgreSQL's TOAST: the sizes of
+      // a page of megabyte results cost what its keys cost.
+      const rows = await this.#page(
+        query,
+        this.#db
+          .selectFrom('operations')
+          .select(['created_at', 'id'])
+          .select(
+            sql<
+              number | string
+            >`coalesce(octet_length(input), 0) + coalesce(octet_length(result), 0)`.as('bytes'),
+          ),
+      );
+      const keys = rows.map((row) => ({
+        createdAt: new Date(Number(row.created_at)),
+        id: row.id,
+        bytes: Number(row.bytes),
+      }));
+      return query.direction === 'newer' ? keys.reverse() : keys;
     });
   }
 
@@ -329,6 +338,26 @@ export class KyselyStore implements OperationStore {
 
   #selectAll() {
     return this.#db.selectFrom('operations').selectAll();
+  }
+
+  /** The rows of one keyset page selected by `select`, in the page's reading order. */
+  #page<O>(
+    { direction, key, limit, ...filter }: PageQuery,
+    select: SelectQueryBuilder<Database, 'operations', O>,
+  ): Promise<O[]> {
+    const newer = direction === 'newer';
+    const order = newer ? 'asc' : 'desc';
+    let query = select.where((eb) => matches(eb, filter));
+    if (key !== null) {
+      query = query.where((eb) =>
+        eb(
+          eb.refTuple('created_at', 'id'),
+          newer ? '>' : '<',
+          eb.tuple(toMs(key.createdAt), key.id),
+        ),
+      );
+    }
+    return query.orderBy('created_at', order).orderBy('id', order).limit(limit).execute();
   }
 
   /** Operations matching `filter` below `upper` (exclusive), newest first. */

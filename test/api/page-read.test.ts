@@ -65,9 +65,12 @@ describe('reading a page of operations', () => {
     const forward = await page(alice, { first: 55 });
     expect(forward.edges.map((e) => e.node.id)).toEqual(ids.slice(0, 55));
     expect(forward.pageInfo.hasNextPage).toBe(true);
-    // 56 rows (one more tells there is a next page) in statements of at most 25.
+    // The keys and sizes of 56 rows (one more tells there is a next page) in statements of at
+    // most 25, and after each, the small rows it keeps in one more.
     const reads = listReads();
-    expect(reads).toHaveLength(Math.ceil(56 / PAGE_READ.rowsPerStatement));
+    const sizes = reads.filter((s) => /octet_length/.test(s.sql));
+    expect(sizes).toHaveLength(Math.ceil(56 / PAGE_READ.rowsPerStatement));
+    expect(reads).toHaveLength(2 * sizes.length);
 
     const rest = await page(alice, { first: 55, after: forward.pageInfo.endCursor });
     expect(rest.edges.map((e) => e.node.id)).toEqual(ids.slice(55));
@@ -99,6 +102,22 @@ describe('reading a page of operations', () => {
       after = current.pageInfo.endCursor;
     }
     expect(seen).toEqual(ids);
+  });
+
+  it(`reads only the rows it answers with, at most ${PAGE_READ.bytesPerStatement} bytes of inputs and results per statement`, async () => {
+    const text = 'x'.repeat(60_000);
+    const { alice, ids, listReads } = await seeded(20, (i) => ({ i, text }));
+    const weight = JSON.stringify({ i: 10, text }).length * 2;
+    const first = await page(alice, { first: 20 }, 'id input result');
+    const kept = Math.ceil(PAGE_READ.maxBytes / weight);
+    expect(first.edges.map((e) => e.node.id)).toEqual(ids.slice(0, kept));
+    const rowReads = listReads().filter((s) => !/octet_length/.test(s.sql));
+    const perStatement = Math.max(1, Math.floor(PAGE_READ.bytesPerStatement / weight));
+    expect(rowReads).toHaveLength(Math.ceil(kept / perStatement));
+    // Each asks for as many rows as it may read, and they add up to the page.
+    const limits = rowReads.map((s) => Number(s.parameters.at(-1)));
+    expect(limits.every((limit) => limit <= perStatement)).toBe(true);
+    expect(limits.reduce((a, b) => a + b, 0)).toBe(kept);
   });
 });
 

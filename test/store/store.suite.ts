@@ -329,6 +329,30 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
         const second = await store.list({ ownerId: 'alice', direction: 'older', key, limit: 2 });
         expect(ids([...first, ...second])).toEqual(ids(alices.slice(0, 4)));
       });
+
+      it('gives the keys of a page with the UTF-8 bytes of input and result, reading neither', async () => {
+        const input = { text: 'é'.repeat(1_000) };
+        const sized = await put(
+          op({ ownerId: 'carol', input }, at(80)),
+          run('w1', at(30_000)),
+          (o) => succeed(o, ['ü'], at(90)),
+        );
+        const bare = await put(op({ ownerId: 'carol' }, at(85)));
+        const query = { ownerId: 'carol', key: null, limit: 10 } as const;
+        for (const direction of ['older', 'newer'] as const) {
+          const sizes = await store.listSizes({ ...query, direction });
+          const page = await store.list({ ...query, direction });
+          expect(sizes.map((s) => s.id)).toEqual(ids(page));
+          expect(sizes.map((s) => s.createdAt)).toEqual(page.map((o) => o.createdAt));
+        }
+        const [newest, oldest] = await store.listSizes({ ...query, direction: 'older' });
+        expect(newest).toMatchObject({ id: bare.id, bytes: 0 });
+        expect(oldest).toMatchObject({
+          id: sized.id,
+          bytes:
+            Buffer.byteLength(JSON.stringify(input)) + Buffer.byteLength(JSON.stringify(['ü'])),
+        });
+      });
     });
 
     describe('leases', () => {
