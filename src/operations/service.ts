@@ -280,14 +280,15 @@ export function createOperationsService(deps: {
       }
       const { kind, idempotencyKey = null, timeoutMs = null } = parsed.data;
       const input = request.input ?? null;
-      requireWellFormedJson(input, 'input');
-      const inputJson = canonicalJson(input);
-      if (Buffer.byteLength(inputJson, 'utf8') > LIMITS.maxInputBytes) {
+      requireWellFormedJson(input, 'input', LIMITS.maxInputBytes);
+      // Sorting keys changes no length: measure the plain JSON, and sort only what fits.
+      if (Buffer.byteLength(JSON.stringify(input), 'utf8') > LIMITS.maxInputBytes) {
         throw new ValidationError(
           `input: is larger than ${LIMITS.maxInputBytes} bytes as JSON.`,
           'input',
         );
       }
+      const inputJson = canonicalJson(input);
       const handler = registry.get(kind);
       if (!handler) throw new UnknownKindError(kind);
       handler.parseInput(input); // throws ValidationError with the field inside input
