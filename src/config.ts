@@ -96,7 +96,10 @@ export interface Config {
    * largest query, 100 operations with every field, costs about 2,800. @default 5_000
    */
   readonly maxQueryCost: number;
-  /** Open WebSocket connections one user (a token's `sub`) may hold in this process. @default 50 */
+  /**
+   * Open WebSocket connections one user (a token's `sub`) may hold in this process.
+   * @default a quarter of `MAX_SUBSCRIPTIONS_PER_USER` (50), at least 1
+   */
   readonly maxSocketsPerUser: number;
   /**
    * Live subscriptions one user may hold in this process, over WebSocket and SSE together.
@@ -273,7 +276,16 @@ const EnvSchema = z.object({
   MAX_WS_MESSAGE_BYTES: int(1_024, 100 * 1_048_576, 65_536),
   WS_KEEPALIVE_MS: int(1_000, 3_600_000, 12_000),
   MAX_QUERY_COST: int(100, 10_000_000, 5_000),
-  MAX_SOCKETS_PER_USER: int(1, 1_000_000, 50),
+  MAX_SOCKETS_PER_USER: z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(1_000_000))
+      .optional(),
+  ),
   MAX_SUBSCRIPTIONS_PER_USER: int(1, 1_000_000, 200),
   SSE_STALL_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional().default('info'),
@@ -412,7 +424,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxWsMessageBytes: e.MAX_WS_MESSAGE_BYTES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     maxQueryCost: e.MAX_QUERY_COST,
-    maxSocketsPerUser: e.MAX_SOCKETS_PER_USER,
+    // A socket without subscriptions is worth little, so the socket cap follows the
+    // subscription cap: lifting one for a user with many sockets lifts both.
+    maxSocketsPerUser:
+      e.MAX_SOCKETS_PER_USER ?? Math.max(1, Math.floor(e.MAX_SUBSCRIPTIONS_PER_USER / 4)),
     maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
     sseStallTimeoutMs: e.SSE_STALL_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

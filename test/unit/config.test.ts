@@ -143,6 +143,8 @@ describe('loadConfig', () => {
     ['MAX_RUNS_PER_OWNER', '0'],
     ['MAX_RUNS_PER_OWNER', '9'],
     ['MAX_RUNS_PER_OWNER', 'half'],
+    ['MAX_SOCKETS_PER_USER', '0'],
+    ['MAX_SOCKETS_PER_USER', 'many'],
     ['MAX_ACTIVE_PER_OWNER', '-1'],
     ['START_RATE_PER_MINUTE', 'many'],
     ['QUOTAS_EXEMPT_ADMINS', 'maybe'],
@@ -278,6 +280,23 @@ describe('loadConfig', () => {
       maxActivePerOwner: 1_000_000,
       startRatePerMinute: 100_000_000,
     });
+  });
+
+  it('lifts the socket cap with the subscription cap unless MAX_SOCKETS_PER_USER is set', () => {
+    const lifted = loadConfig({ JWT_SECRET: SECRET, MAX_SUBSCRIPTIONS_PER_USER: '1000000' });
+    expect(lifted).toMatchObject({
+      maxSubscriptionsPerUser: 1_000_000,
+      maxSocketsPerUser: 250_000,
+    });
+    expect(loadConfig({ JWT_SECRET: SECRET, MAX_SUBSCRIPTIONS_PER_USER: '2' })).toMatchObject({
+      maxSocketsPerUser: 1,
+    });
+    const own = loadConfig({
+      JWT_SECRET: SECRET,
+      MAX_SUBSCRIPTIONS_PER_USER: '1000000',
+      MAX_SOCKETS_PER_USER: '7',
+    });
+    expect(own.maxSocketsPerUser).toBe(7);
   });
 
   it('refuses production without a key', () => {
