@@ -66,6 +66,17 @@ function below(eb: ExpressionBuilder<Database, 'operations'>, upper: PageKey | n
 }
 
 /**
+ * The bytes of a row's input and result as stored JSON. octet_length reads neither SQLite's
+ * overflow pages nor PostgreSQL's TOAST: the sizes of megabyte results cost what their keys cost.
+ */
+const JSON_BYTES = sql<
+  number | string
+>`coalesce(octet_length(input), 0) + coalesce(octet_length(result), 0)`;
+
+/** Inputs and results one statement reads when many operations are read by id. */
+const READ_BYTES = 262_144;
+
+/**
  * How many rows one statement of `count` goes through. Measured with `npm run bench:loop`: a
  * stretch of 10,000 takes a few milliseconds on SQLite.
  */
@@ -179,8 +190,7 @@ export class KyselyStore implements OperationStore {
       // Read after the entries, so at their revisions or later, as `stateAt` needs. An operation
       // deleted meanwhile (retention) takes its entries with it.
       const ids = [...new Set(rows.map((row) => row.operation_id))];
-      const operations = await this.#selectAll().where('id', 'in', ids).execute();
-      const current = new Map(operations.map((row) => [row.id, toRecord(row)]));
+      const current = new Map((await this.#readBounded(ids)).map((op) => [op.id, op]));
       return rows.flatMap((row) => {
         const operation = current.get(row.operation_id);
         return operation === undefined ? [] : [toEvent(row, operation)];
@@ -198,18 +208,12 @@ export class KyselyStore implements OperationStore {
 
   listSizes(query: PageQuery): Promise<SizedKey[]> {
     return guarded(async () => {
-      // octet_length reads neither SQLite's overflow pages nor PostgreSQL's TOAST: the sizes of
-      // a page of megabyte results cost what its keys cost.
       const rows = await this.#page(
         query,
         this.#db
           .selectFrom('operations')
           .select(['created_at', 'id'])
-          .select(
-            sql<
-              number | string
-            >`coalesce(octet_length(input), 0) + coalesce(octet_length(result), 0)`.as('bytes'),
-          ),
+          .select(JSON_BYTES.as('bytes')),
       );
       const keys = rows.map((row) => ({
         createdAt: new Date(Number(row.created_at)),
@@ -338,6 +342,38 @@ export class KyselyStore implements OperationStore {
 
   #selectAll() {
     return this.#db.selectFrom('operations').selectAll();
+  }
+
+  /**
+   * The operations among `ids` that exist, read in statements of at most `READ_BYTES` of inputs
+   * and results (or one operation), yielding between them: up to 500 operations of a log
+   * re-read may each hold a megabyte of result.
+   */
+  async #readBounded(ids: readonly string[]): Promise<OperationRecord[]> {
+    if (ids.length === 0) return [];
+    const sizes = await this.#db
+      .selectFrom('operations')
+      .select('id')
+      .select(JSON_BYTES.as('bytes'))
+      .where('id', 'in', ids)
+      .execute();
+    const records: OperationRecord[] = [];
+    let run: string[] = [];
+    let bytes = 0;
+    const read = async () => {
+      if (records.length > 0) await nextTurn();
+      const rows = await this.#selectAll().where('id', 'in', run).execute();
+      records.push(...rows.map(toRecord));
+      run = [];
+      bytes = 0;
+    };
+    for (const size of sizes) {
+      if (run.length > 0 && bytes + Number(size.bytes) > READ_BYTES) await read();
+      run.push(size.id);
+      bytes += Number(size.bytes);
+    }
+    if (run.length > 0) await read();
+    return records;
   }
 
   /** The rows of one keyset page selected by `select`, in the page's reading order. */

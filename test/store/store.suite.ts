@@ -330,6 +330,22 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
         expect(ids([...first, ...second])).toEqual(ids(alices.slice(0, 4)));
       });
 
+      it('re-reads the log with the whole states of operations holding large inputs and results', async () => {
+        const text = 'é'.repeat(50_000); // 100 KB as UTF-8: a few operations per statement
+        const done: OperationRecord[] = [];
+        for (let i = 0; i < 5; i++) {
+          done.push(
+            await put(
+              op({ ownerId: 'dora', input: { i, text } }, at(100 + i)),
+              run('w1', at(30_000)),
+              (o) => succeed(o, { i, text }, at(200 + i)),
+            ),
+          );
+        }
+        const finals = (await store.eventsSince(at(200), 100)).map((event) => event.state);
+        expect(finals).toEqual(done);
+      });
+
       it('gives the keys of a page with the UTF-8 bytes of input and result, reading neither', async () => {
         const input = { text: 'é'.repeat(1_000) };
         const sized = await put(
