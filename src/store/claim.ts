@@ -27,7 +27,7 @@ function allowance(shares: ClaimShares) {
  * `started_at` of theirs), so single slots freed one after another go round the owners in turn;
  * then to the older operation. Owners over their allowance are left out.
  */
-export function claimPending(
+export async function claimPending(
   db: Kysely<Database>,
   dialect: DialectTraits,
   limit: number,
@@ -35,6 +35,16 @@ export function claimPending(
   meta: ChangeMeta,
   shares: ClaimShares,
 ): Promise<OperationRecord[]> {
+  // Most claims find nothing (a runner claims again each time a run ends): one index probe
+  // answers them without a write transaction or the ranking below. A row inserted after the
+  // probe publishes `operation.pending`, which asks for another claim.
+  const anyPending = await db
+    .selectFrom('operations')
+    .select('id')
+    .where('status', '=', OperationStatus.Pending)
+    .limit(1)
+    .executeTakeFirst();
+  if (anyPending === undefined) return [];
   return dialect.writeTransaction(db, async (tx) => {
     // PostgreSQL: the lock is on the operations rows only (the window and counts are read as of
     // the statement's start; a row another claim took meanwhile fails the status re-check or the
