@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 import { pageSecurityHeaders } from './page-security.js';
 import type { SitePolicy } from './site-policy.js';
@@ -11,7 +10,7 @@ export interface GraphiQLPage {
   /** yoga's `graphiql` option: this request's settings, or false while GraphiQL is off. */
   options(request: Request): GraphiQLOptions | false;
   /** yoga's `renderGraphiQL`: the page, rendered once per distinct settings. */
-  render(options: GraphiQLOptions): string;
+  render(options: GraphiQLOptions): Promise<string>;
   /** Sends the page with a CSP that admits exactly its own inline script, and no framing. */
   readonly plugin: Plugin;
 }
@@ -40,7 +39,10 @@ interface Rendered {
  * settings in one `<script>`; the CSP admits that script by its hash. Monaco and React set
  * styles at run time, which only `'unsafe-inline'` admits for styles; scripts stay pinned.
  */
-function renderPage(options: GraphiQLOptions): Rendered {
+async function renderPage(options: GraphiQLOptions): Promise<Rendered> {
+  // Loaded on the first page asked for: its 18 MB of inlined editor source would otherwise stay in
+  // the server's memory from the start, and GraphiQL is off by default in production.
+  const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
   const html = renderGraphiQL(options);
   const hashes = [...html.matchAll(INLINE_SCRIPT)].map(
     (match) =>
@@ -61,17 +63,19 @@ function renderPage(options: GraphiQLOptions): Rendered {
 
 /** GraphiQL with the examples, the development token for local pages only, and no stored headers. */
 export function createGraphiQLPage(options: GraphiQLPageOptions): GraphiQLPage {
-  const pages = new Map<string, Rendered>();
-  const pageFor = (settings: GraphiQLOptions): Rendered => {
+  const pages = new Map<string, Promise<Rendered>>();
+  const pageFor = (settings: GraphiQLOptions): Promise<Rendered> => {
     const key = JSON.stringify(settings);
     let page = pages.get(key);
     if (page === undefined) {
       page = renderPage(settings);
       pages.set(key, page);
+      // A failed render is tried again by the next request.
+      page.catch(() => pages.delete(key));
     }
     return page;
   };
-  const served = new WeakMap<Request, Rendered>();
+  const served = new WeakMap<Request, Promise<Rendered>>();
 
   return {
     enabled: options.enabled,
@@ -99,11 +103,12 @@ export function createGraphiQLPage(options: GraphiQLPageOptions): GraphiQLPage {
       served.set(request, pageFor(settings));
       return settings;
     },
-    render: (settings) => pageFor(settings).html,
+    render: async (settings) => (await pageFor(settings)).html,
     plugin: {
-      onResponse({ request, response }) {
-        const page = served.get(request);
-        if (page === undefined) return;
+      async onResponse({ request, response }) {
+        const rendering = served.get(request);
+        if (rendering === undefined) return;
+        const page = await rendering;
         const headers = pageSecurityHeaders(request.headers.get('host'), page.widen);
         for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
         response.headers.set('cache-control', 'no-store');
