@@ -46,14 +46,76 @@ export async function claimPending(
     .executeTakeFirst();
   if (anyPending === undefined) return [];
   return dialect.writeTransaction(db, async (tx) => {
-    // PostgreSQL: the lock is on the operations rows only (the window and counts are read as of
-    // the statement's start; a row another claim took meanwhile fails the status re-check or the
-    // compare-and-set below).
-    // No owner gets more than `limit` in one claim, nor more than its largest allowance: later
-    // turns are left out before the join and the sort.
-    const deepest = Math.min(limit, Math.max(shares.perOwner, ...shares.byOwner.values()));
-    const lock = dialect.lockRowsToClaim ? sql`for update of o skip locked` : sql``;
-    const { rows } = await sql<OperationRow>`
+    const owners = await tx
+      .selectFrom('operations')
+      .select('owner_id')
+      .distinct()
+      .where('status', '=', OperationStatus.Pending)
+      .limit(2)
+      .execute();
+    const [only, other] = owners;
+    if (only === undefined) return [];
+    const rows =
+      other === undefined
+        ? await oneOwnersTurn(tx, dialect, only.owner_id, limit, shares)
+        : await rankedPending(tx, dialect, limit, shares);
+    const written: OperationRecord[] = [];
+    for (const row of rows) {
+      const pending = toRecord(row);
+      const next = claim(pending);
+      // The rows are ours until commit, so the compare-and-set only guards against misuse.
+      if (next !== null && (await writeIfCurrent(tx, next, pending))) written.push(next);
+    }
+    if (written.length > 0) {
+      const events = written.map((record) => toEventRow(record, meta));
+      await tx.insertInto('operation_events').values(events).execute();
+    }
+    return written;
+  });
+}
+
+/**
+ * The rows to claim when one owner has all the PENDING operations: its oldest, as many as its
+ * allowance and `limit` let through (the order `rankedPending` gives a single owner's queue).
+ */
+function oneOwnersTurn(
+  tx: Kysely<Database>,
+  dialect: DialectTraits,
+  ownerId: string,
+  limit: number,
+  shares: ClaimShares,
+): Promise<OperationRow[]> {
+  const allowed = Math.min(
+    limit,
+    Math.max(0, Math.trunc(shares.byOwner.get(ownerId) ?? shares.perOwner)),
+  );
+  if (allowed === 0) return Promise.resolve([]);
+  const query = tx
+    .selectFrom('operations')
+    .selectAll()
+    .where('status', '=', OperationStatus.Pending)
+    .where('owner_id', '=', ownerId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(allowed);
+  return (dialect.lockRowsToClaim ? query.forUpdate().skipLocked() : query).execute();
+}
+
+/** The rows to claim in the fair order `claimPending` describes, whatever the owners. */
+async function rankedPending(
+  tx: Kysely<Database>,
+  dialect: DialectTraits,
+  limit: number,
+  shares: ClaimShares,
+): Promise<OperationRow[]> {
+  // PostgreSQL: the lock is on the operations rows only (the window and counts are read as of
+  // the statement's start; a row another claim took meanwhile fails the status re-check or the
+  // compare-and-set below).
+  // No owner gets more than `limit` in one claim, nor more than its largest allowance: later
+  // turns are left out before the join and the sort.
+  const deepest = Math.min(limit, Math.max(shares.perOwner, ...shares.byOwner.values()));
+  const lock = dialect.lockRowsToClaim ? sql`for update of o skip locked` : sql``;
+  const { rows } = await sql<OperationRow>`
       with queued as (
         select id, owner_id, created_at,
           row_number() over (partition by owner_id order by created_at, id) as turn
@@ -77,17 +139,5 @@ export async function claimPending(
       order by w.running + p.turn, w.served, p.created_at, p.id
       limit ${limit}
       ${lock}`.execute(tx);
-    const written: OperationRecord[] = [];
-    for (const row of rows) {
-      const pending = toRecord(row);
-      const next = claim(pending);
-      // The rows are ours until commit, so the compare-and-set only guards against misuse.
-      if (next !== null && (await writeIfCurrent(tx, next, pending))) written.push(next);
-    }
-    if (written.length > 0) {
-      const events = written.map((record) => toEventRow(record, meta));
-      await tx.insertInto('operation_events').values(events).execute();
-    }
-    return written;
-  });
+  return rows;
 }
