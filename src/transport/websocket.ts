@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
@@ -79,6 +79,8 @@ type SocketState = {
   /** This connection's place under the user's cap. */
   socketSlot?: Slot;
   session?: SocketSession;
+  /** The Host header of the upgrade request, kept instead of the whole request. */
+  host?: string;
 };
 
 /**
@@ -111,6 +113,36 @@ async function subscribeHolding(args: ExecutionArgs) {
     slot.release();
     throw error;
   }
+}
+
+/**
+ * Pings every open socket each `intervalMs` from one shared interval, and drops (without a close
+ * frame) a socket whose pong to the previous round has not come: one timer for the server
+ * rather than an interval and a timeout per socket.
+ */
+function keepAliveEvery(wss: WebSocketServer, intervalMs: number): { stop(): void } {
+  if (!(intervalMs > 0 && Number.isFinite(intervalMs))) return { stop() {} };
+  /** Sockets pinged by the last round whose pong has not come yet. */
+  const awaiting = new Set<WebSocket>();
+  // One listener function for every socket: `this` is the socket that answered or closed.
+  function answered(this: WebSocket): void {
+    awaiting.delete(this);
+  }
+  wss.on('connection', (socket: WebSocket) => {
+    socket.on('pong', answered);
+    socket.once('close', answered);
+  });
+  const timer = setInterval(() => {
+    for (const socket of awaiting) socket.terminate();
+    awaiting.clear();
+    for (const socket of wss.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      awaiting.add(socket);
+      socket.ping();
+    }
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** The GraphQL-over-WebSocket edge (graphql-transport-ws) on the HTTP server's `/graphql`. */
@@ -172,6 +204,7 @@ export function attachWebSocket(
     });
   });
 
+  const keepAlive = keepAliveEvery(wss, deps.keepAliveMs ?? 12_000);
   const disposable = useServer<Record<string, unknown> | undefined, SocketState>(
     {
       isProd: deps.production,
@@ -204,6 +237,10 @@ export function attachWebSocket(
           return false;
         }
         state.socketSlot = slot;
+        // The upgrade request (its headers, raw headers and stream state) would otherwise stay
+        // with every socket for its whole life: only its Host header is read after this.
+        if (ctx.extra.request.headers.host) state.host = ctx.extra.request.headers.host;
+        (ctx.extra as { request: unknown }).request = null;
         const streams = new AbortController();
         state.viewer = result.viewer;
         state.streams = streams;
@@ -244,7 +281,7 @@ export function attachWebSocket(
         return !streams.signal.aborted;
       },
       onSubscribe: async (ctx, id, payload) => {
-        const { viewer, streams, socketId } = ctx.extra;
+        const { viewer, streams, socketId, host } = ctx.extra;
         if (!viewer || !streams) return [new GraphQLError('Not authenticated.')];
         // The expiry timer may fire late on a busy loop: nothing runs on an expired token.
         if (Date.now() >= viewer.expiresAt.getTime()) {
@@ -256,13 +293,11 @@ export function attachWebSocket(
           ];
         }
         const enveloped = yoga.getEnveloped({
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
           params: payload,
           socketViewer: viewer,
           socketSignal: streams.signal,
           ...(ctx.extra.session ? { socketSession: ctx.extra.session } : {}),
-          ...(ctx.extra.request.headers.host ? { socketHost: ctx.extra.request.headers.host } : {}),
+          ...(host ? { socketHost: host } : {}),
         });
         let document: ReturnType<typeof enveloped.parse>;
         try {
@@ -336,11 +371,13 @@ export function attachWebSocket(
       },
     },
     wss,
-    deps.keepAliveMs,
+    // graphql-ws would arm an interval and a timeout per socket: `keepAliveEvery` runs one for all.
+    0,
   );
 
   return {
     async close() {
+      keepAlive.stop();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
