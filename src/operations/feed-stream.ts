@@ -33,8 +33,8 @@ export class FeedStream {
   readonly #accept: (record: OperationRecord) => boolean;
   /** The newest revision seen per unfinished operation, to notice gaps. */
   readonly #seen = new Map<string, number>();
-  /** Per operation, the replay in flight; later states wait behind it. */
-  readonly #chains = new Map<string, Promise<void>>();
+  /** Per operation, the replay in flight; later states wait behind it. Made on the first one. */
+  #chains: Map<string, Promise<void>> | null = null;
 
   /**
    * @param completeOnTerminal end after a terminal state (one operation's stream).
@@ -57,7 +57,7 @@ export class FeedStream {
    * since the last revision seen is filled from the log first.
    */
   deliver(record: OperationRecord, at?: number): void {
-    if (this.#chains.has(record.id)) {
+    if (this.#chains?.has(record.id)) {
       this.#chain(record.id, () => this.#settle(record, at));
       return;
     }
@@ -103,13 +103,14 @@ export class FeedStream {
   }
 
   #chain(id: string, work: () => Promise<void> | void): void {
-    const previous = this.#chains.get(id) ?? Promise.resolve();
+    const chains = (this.#chains ??= new Map());
+    const previous = chains.get(id) ?? Promise.resolve();
     const tail = previous.then(work).catch((error: unknown) => {
       this.#log.logger.error('replaying operation changes from the log failed', { id, error });
     });
-    this.#chains.set(id, tail);
+    chains.set(id, tail);
     void tail.then(() => {
-      if (this.#chains.get(id) === tail) this.#chains.delete(id);
+      if (chains.get(id) === tail) chains.delete(id);
     });
   }
 

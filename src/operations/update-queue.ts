@@ -25,6 +25,11 @@ export interface QueueLimits {
  */
 export const QUEUE_LIMITS: QueueLimits = { maxBacklog: 1_000, maxWaiting: 100_000 };
 
+interface Queued {
+  revision: number;
+  status: OperationRecord['status'];
+}
+
 interface Item {
   record: OperationRecord;
   /** Same status as the revision queued before it for that operation. */
@@ -48,10 +53,13 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   private readonly waitingChanges = new Map<string, number>();
   /** Waiting status changes beyond the first of each operation. */
   private behind = 0;
-  private readonly lastRevision = new Map<string, number>();
-  private readonly lastStatus = new Map<string, OperationRecord['status']>();
-  /** Final revisions of done operations already read, oldest first (bounded). */
-  private readonly doneRevision = new Map<string, number>();
+  /** Per operation, the revision and status queued last. */
+  private readonly last = new Map<string, Queued>();
+  /**
+   * Final revisions of done operations already read, oldest first (bounded); made on the first
+   * one, so that the many single-operation streams, which end there, never hold one.
+   */
+  private doneRevision: Map<string, number> | null = null;
   private wake: (() => void) | null = null;
   private closed = false;
   private completeAfterDrain = false;
@@ -73,9 +81,9 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   push(record: OperationRecord): void {
     if (this.closed || this.completeAfterDrain) return;
     const { id } = record;
-    const last = this.lastRevision.get(id) ?? this.doneRevision.get(id) ?? 0;
-    if (record.revision <= last) return;
-    const progressOnly = this.lastStatus.get(id) === record.status;
+    const queued = this.last.get(id);
+    if (record.revision <= (queued?.revision ?? this.doneRevision?.get(id) ?? 0)) return;
+    const progressOnly = queued?.status === record.status;
     const waiting = this.waitingByOperation.get(id);
     if (progressOnly && waiting?.progressOnly) {
       waiting.record = record;
@@ -94,8 +102,12 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
         return;
       }
     }
-    this.lastRevision.set(id, record.revision);
-    this.lastStatus.set(id, record.status);
+    if (queued === undefined)
+      this.last.set(id, { revision: record.revision, status: record.status });
+    else {
+      queued.revision = record.revision;
+      queued.status = record.status;
+    }
     if (this.completeOnTerminal && isDone(record.status)) this.completeAfterDrain = true;
     this.wake?.();
   }
@@ -106,8 +118,8 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
    * duplicate is not delivered.
    */
   forget(record: OperationRecord): void {
-    this.lastRevision.delete(record.id);
-    this.lastStatus.delete(record.id);
+    this.last.delete(record.id);
+    this.doneRevision ??= new Map();
     this.doneRevision.set(record.id, record.revision);
     if (this.doneRevision.size > REMEMBERED_DONE) {
       const oldest = this.doneRevision.keys().next().value;
