@@ -4,6 +4,12 @@ import type { ChangeMeta, ClaimShares } from '../operations/ports.js';
 import { OperationStatus } from '../operations/status.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
+import {
+  insertEventRow,
+  selectAnyPending,
+  selectPendingOf,
+  selectPendingOwners,
+} from './statements.js';
 import { type OperationRow, toEventRow, toRecord } from './store-rows.js';
 import { writeIfCurrent } from './writes.js';
 
@@ -38,22 +44,11 @@ export async function claimPending(
   // Most claims find nothing (a runner claims again each time a run ends): one index probe
   // answers them without a write transaction or the ranking below. A row inserted after the
   // probe publishes `operation.pending`, which asks for another claim.
-  const anyPending = await db
-    .selectFrom('operations')
-    .select('id')
-    .where('status', '=', OperationStatus.Pending)
-    .limit(1)
-    .executeTakeFirst();
-  if (anyPending === undefined) return [];
+  const probe = await selectAnyPending.execute(db, dialect, {});
+  if (probe.rows.length === 0) return [];
   return dialect.writeTransaction(db, async (tx) => {
-    const owners = await tx
-      .selectFrom('operations')
-      .select('owner_id')
-      .distinct()
-      .where('status', '=', OperationStatus.Pending)
-      .limit(2)
-      .execute();
-    const [only, other] = owners;
+    const owners = await selectPendingOwners.execute(tx, dialect, {});
+    const [only, other] = owners.rows;
     if (only === undefined) return [];
     const rows =
       other === undefined
@@ -64,9 +59,11 @@ export async function claimPending(
       const pending = toRecord(row);
       const next = claim(pending);
       // The rows are ours until commit, so the compare-and-set only guards against misuse.
-      if (next !== null && (await writeIfCurrent(tx, next, pending))) written.push(next);
+      if (next !== null && (await writeIfCurrent(tx, dialect, next, pending))) written.push(next);
     }
-    if (written.length > 0) {
+    if (written.length === 1) {
+      await insertEventRow.execute(tx, dialect, toEventRow(written[0] as OperationRecord, meta));
+    } else if (written.length > 1) {
       const events = written.map((record) => toEventRow(record, meta));
       await tx.insertInto('operation_events').values(events).execute();
     }
@@ -90,15 +87,8 @@ function oneOwnersTurn(
     Math.max(0, Math.trunc(shares.byOwner.get(ownerId) ?? shares.perOwner)),
   );
   if (allowed === 0) return Promise.resolve([]);
-  const query = tx
-    .selectFrom('operations')
-    .selectAll()
-    .where('status', '=', OperationStatus.Pending)
-    .where('owner_id', '=', ownerId)
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(allowed);
-  return (dialect.lockRowsToClaim ? query.forUpdate().skipLocked() : query).execute();
+  const statement = dialect.lockRowsToClaim ? selectPendingOf.locked : selectPendingOf.unlocked;
+  return statement.execute(tx, dialect, { ownerId, limit: allowed }).then(({ rows }) => rows);
 }
 
 /** The rows to claim in the fair order `claimPending` describes, whatever the owners. */

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from './database.js';
 
 /** The SQL dialects the store speaks. */
@@ -33,6 +33,11 @@ const SQLITE_UNIQUE_CODES: ReadonlySet<unknown> = new Set([
   'SQLITE_CONSTRAINT_PRIMARYKEY',
 ]);
 
+// Compiled once: they run around every write.
+const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
+
 /** The traits of each dialect. */
 export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
   sqlite: {
@@ -41,14 +46,14 @@ export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
     // in between. Kysely holds the single SQLite connection for the whole callback.
     writeTransaction: (db, work) =>
       db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
+        await conn.executeQuery(BEGIN_IMMEDIATE);
         try {
           const value = await work(conn);
-          await sql`commit`.execute(conn);
+          await conn.executeQuery(COMMIT);
           return value;
         } catch (error) {
           // SQLite may have rolled back on its own (SQLITE_FULL, SQLITE_IOERR); report the cause.
-          await sql`rollback`.execute(conn).catch(() => undefined);
+          await conn.executeQuery(ROLLBACK).catch(() => undefined);
           throw error;
         }
       }),

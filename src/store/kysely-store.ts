@@ -19,6 +19,7 @@ import { claimPending } from './claim.js';
 import type { Database } from './database.js';
 import { type DialectTraits, dialectTraits, type StoreDialect } from './dialect-traits.js';
 import { PROGRESS_LOG_INTERVAL_MS } from './log-writes.js';
+import { selectOperation } from './statements.js';
 import {
   LOG_CHANGE_COLUMNS,
   LOG_ENTRY_COLUMNS,
@@ -101,7 +102,7 @@ export class KyselyStore implements OperationStore {
 
   get(id: string): Promise<OperationRecord | null> {
     return guarded(async () => {
-      const row = await this.#selectAll().where('id', '=', id).executeTakeFirst();
+      const [row] = (await selectOperation.execute(this.#db, this.#dialect, { id })).rows;
       return row === undefined ? null : toRecord(row);
     });
   }

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
 import type { ChangeMeta } from '../operations/ports.js';
 import type { Database } from './database.js';
+import type { DialectTraits } from './dialect-traits.js';
+import { insertEventRow, replaceEventRow, selectLatestEntries } from './statements.js';
 import { toEventRow, toMs } from './store-rows.js';
 
 /**
@@ -25,18 +27,14 @@ export const PROGRESS_LOG_INTERVAL_MS = 1_000;
  */
 export async function logChange(
   tx: Kysely<Database>,
+  dialect: DialectTraits,
   next: OperationRecord,
   meta: ChangeMeta,
   intervalMs: number,
 ): Promise<void> {
   const row = toEventRow(next, meta);
-  const [latest, before] = await tx
-    .selectFrom('operation_events')
-    .select(['revision', 'status', 'at'])
-    .where('operation_id', '=', next.id)
-    .orderBy('revision', 'desc')
-    .limit(2)
-    .execute();
+  const { rows } = await selectLatestEntries.execute(tx, dialect, { id: next.id });
+  const [latest, before] = rows;
   const coalesce =
     latest !== undefined &&
     before !== undefined &&
@@ -46,14 +44,8 @@ export async function logChange(
     latest.status === before.status &&
     toMs(next.updatedAt) - Number(before.at) < intervalMs;
   if (!coalesce) {
-    await tx.insertInto('operation_events').values(row).execute();
+    await insertEventRow.execute(tx, dialect, row);
     return;
   }
-  const { operation_id: _id, ...changes } = row;
-  await tx
-    .updateTable('operation_events')
-    .set(changes)
-    .where('operation_id', '=', next.id)
-    .where('revision', '=', latest.revision)
-    .execute();
+  await replaceEventRow.execute(tx, dialect, { ...row, replaced: latest.revision });
 }

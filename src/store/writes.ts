@@ -1,10 +1,11 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
 import type { ChangeMeta, InsertResult, StartQuota, WriteCondition } from '../operations/ports.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
 import { logChange } from './log-writes.js';
 import { enforceQuota } from './quota.js';
+import { insertEventRow, insertOperationRow, updateRowIfCurrent } from './statements.js';
 import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
 
 // Two racing first inserts of one key: the loser's unique violation means the winner has
@@ -12,9 +13,14 @@ import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.
 const INSERT_ATTEMPTS = 3;
 
 /** Inserts `record` and its log entry; the caller's transaction makes them one. */
-async function insertWithEvent(tx: Kysely<Database>, record: OperationRecord, meta: ChangeMeta) {
-  await tx.insertInto('operations').values(toRow(record)).execute();
-  await tx.insertInto('operation_events').values(toEventRow(record, meta)).execute();
+async function insertWithEvent(
+  tx: Kysely<Database>,
+  dialect: DialectTraits,
+  record: OperationRecord,
+  meta: ChangeMeta,
+) {
+  await insertOperationRow.execute(tx, dialect, toRow(record));
+  await insertEventRow.execute(tx, dialect, toEventRow(record, meta));
 }
 
 /**
@@ -51,7 +57,7 @@ function insertOnce(
       }
     }
     if (quota !== null) await enforceQuota(tx, record, quota);
-    await insertWithEvent(tx, record, meta);
+    await insertWithEvent(tx, dialect, record, meta);
     return { inserted: true, record };
   });
 }
@@ -66,7 +72,7 @@ export async function insertOperation(
   quota: StartQuota | null,
 ): Promise<InsertResult> {
   if (record.idempotencyKey === null && quota === null) {
-    await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, record, meta));
+    await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, dialect, record, meta));
     return { inserted: true, record };
   }
   for (let attempt = 1; ; attempt++) {
@@ -81,30 +87,24 @@ export async function insertOperation(
 /** The compare-and-set write of `next`, without its log entry; true when the row was written. */
 export async function writeIfCurrent(
   tx: Kysely<Database>,
+  dialect: DialectTraits,
   next: OperationRecord,
   expected: WriteCondition,
 ): Promise<boolean> {
   const columns = mutableColumns(next);
-  const expiresAt = columns.lease_expires_at;
-  let query = tx
-    .updateTable('operations')
-    .set({
-      ...columns,
-      // `renewLeases` does not bump the revision, so `next` may carry an expiry read before a
-      // renewal that committed since: keep the later one, or this write would undo the heartbeat
-      // and the lease of a healthy worker could run out (taken back as INTERRUPTED).
-      lease_expires_at:
-        expiresAt === null
-          ? null
-          : sql<number>`case when lease_expires_at > ${expiresAt} then lease_expires_at else ${expiresAt} end`,
-    })
-    .where('id', '=', next.id)
-    .where('revision', '=', expected.revision);
-  if (expected.leaseOwner !== undefined) {
-    query = query.where('lease_owner', '=', expected.leaseOwner);
-  }
-  const { numUpdatedRows } = await query.executeTakeFirst();
-  return numUpdatedRows === 1n;
+  // `renewLeases` does not bump the revision, so `next` may carry an expiry read before a
+  // renewal that committed since: the statement keeps the later one, or this write would undo
+  // the heartbeat and the lease of a healthy worker could run out (taken back as INTERRUPTED).
+  const shape =
+    columns.lease_expires_at === null ? updateRowIfCurrent.unleased : updateRowIfCurrent.leased;
+  const statement = expected.leaseOwner === undefined ? shape.anyOwner : shape.sameOwner;
+  const { numAffectedRows } = await statement.execute(tx, dialect, {
+    ...columns,
+    id: next.id,
+    expectedRevision: expected.revision,
+    expectedLeaseOwner: expected.leaseOwner ?? null,
+  });
+  return numAffectedRows === 1n;
 }
 
 /**
@@ -121,8 +121,8 @@ export async function updateOperation(
 ): Promise<boolean> {
   try {
     return await dialect.writeTransaction(db, async (tx) => {
-      if (!(await writeIfCurrent(tx, next, expected))) return false;
-      await logChange(tx, next, meta, progressLogIntervalMs);
+      if (!(await writeIfCurrent(tx, dialect, next, expected))) return false;
+      await logChange(tx, dialect, next, meta, progressLogIntervalMs);
       return true;
     });
   } catch (error) {
