@@ -1,5 +1,6 @@
 import { NotFoundError, SubscriberTooSlowError, ValidationError } from '../operations/errors.js';
 import type { OperationRecord } from '../operations/model.js';
+import { returnThis } from '../operations/self-iterator.js';
 import { isDone } from '../operations/status.js';
 import { builder } from './builder.js';
 import { badUserInput, notFound, subscriberTooSlow } from './codes.js';
@@ -30,9 +31,7 @@ function withErrorCodes(
         throw error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error;
       }),
     return: async () => (await stream.return?.()) ?? { done: true, value: undefined },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }
 

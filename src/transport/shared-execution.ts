@@ -6,6 +6,7 @@ import {
   execute,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { returnThis } from '../operations/self-iterator.js';
 import type { Context } from '../schema/context.js';
 
 type Executed = ExecutionResult | Promise<ExecutionResult>;
@@ -90,9 +91,7 @@ function mapEvents(
       await iterator.return?.();
       throw error;
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }
 

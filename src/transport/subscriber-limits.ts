@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { returnThis } from '../operations/self-iterator.js';
 import { ErrorCode } from '../schema/codes.js';
 
 /** A place taken under a cap; giving it back twice is harmless. */
@@ -148,7 +149,7 @@ export function holdWhileOpen<T>(source: AsyncIterable<T>, slot: Slot): AsyncGen
       await iterator.return?.();
       throw error;
     },
-    [Symbol.asyncIterator]: () => generator,
+    [Symbol.asyncIterator]: returnThis,
   };
   return generator;
 }

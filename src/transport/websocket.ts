@@ -241,6 +241,8 @@ export function attachWebSocket(
         // with every socket for its whole life: only its Host header is read after this.
         if (ctx.extra.request.headers.host) state.host = ctx.extra.request.headers.host;
         (ctx.extra as { request: unknown }).request = null;
+        // Nor is the token sent in `connection_init` read again (a renewal sends its own).
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         const streams = new AbortController();
         state.viewer = result.viewer;
         state.streams = streams;

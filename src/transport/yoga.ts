@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics/metrics.js';
+import { returnThis } from '../operations/self-iterator.js';
 import type { OperationsService } from '../operations/service.js';
 import type { WatchLinks } from '../operations/watch-links.js';
 import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
@@ -148,9 +149,7 @@ function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: () => Date): AsyncI
       return item.done || Date.now() < expiresAt().getTime() ? item : end();
     },
     return: end,
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }
 
