@@ -4,6 +4,8 @@ import { LIMITS } from '../operations/service.js';
  * What fields cost, as the complexity plugin adds it up before a request executes: every field
  * costs 1, a write costs `COST.write`, and the selection under a paged field counts once per
  * item it can return. `edges` is not multiplied again: its length is its connection's page.
+ * Costs read numbers only, never strings: transport/cost-limit.ts measures once for all requests
+ * of a document that differ only in string values.
  */
 export const COST = {
   /** A mutation: one write transaction and a published event. */

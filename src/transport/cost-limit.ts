@@ -40,6 +40,9 @@ export function measureCost(request: CostedRequest): number | null {
   const known = byRequest.get(key);
   if (known !== undefined) return known;
   const cost = measureAfresh(request);
+  // Not measurable (variables that do not coerce, say an unknown enum value) is not remembered:
+  // another string in the same place may coerce, and then its cost counts.
+  if (cost === null) return cost;
   if (byRequest.size >= MAX_MEASURED_PER_DOCUMENT) byRequest.clear();
   byRequest.set(key, cost);
   return cost;
@@ -50,7 +53,7 @@ export function measureCost(request: CostedRequest): number | null {
  * subscription from a thousand sockets, or the same start from a script, is measured once. The
  * parser cache hands out one document object per query text, and an entry goes with its document.
  */
-const measured = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number | null>>>();
+const measured = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();
 const MAX_MEASURED_PER_DOCUMENT = 100;
 /** Variables longer than this as JSON (a large input, say) are measured afresh, not remembered. */
 const MAX_KEY_LENGTH = 1024;
@@ -58,15 +61,22 @@ const MAX_KEY_LENGTH = 1024;
 /**
  * The cache key of `request`'s operation name and variables, or null when they are not worth
  * keeping (longer than MAX_KEY_LENGTH) or cannot be written as JSON (nested deeper than the
- * stack allows: they are refused later with a ValidationError, and must not fail here).
+ * stack allows: they are refused later with a ValidationError, and must not fail here). String
+ * values are left out: field costs read only page sizes (numbers, schema/cost.ts), so the
+ * cancels of a thousand operations, each with its own id, share one entry.
  */
 function cacheKey(request: CostedRequest): string | null {
   try {
-    const key = JSON.stringify([request.operationName ?? null, request.variables ?? null]);
+    const variables = JSON.stringify(request.variables ?? null, withoutStrings);
+    const key = `${request.operationName ?? ''}\n${variables}`;
     return key.length <= MAX_KEY_LENGTH ? key : null;
   } catch {
     return null;
   }
+}
+
+function withoutStrings(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? '' : value;
 }
 
 function measureAfresh(request: CostedRequest): number | null {

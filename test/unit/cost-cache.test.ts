@@ -21,4 +21,22 @@ describe('measureCost', () => {
     expect(cost({ n: 10 }, 'Missing')).toBeNull();
     expect(cost({ n: 10 }, 'Missing')).toBeNull();
   });
+
+  it('answers alike for variables that differ only in strings, and never remembers an unmeasurable one', () => {
+    const document = parse(`
+      query Page($n: Int, $status: [OperationStatus!]) {
+        operations(first: $n, status: $status) { edges { node { id } } }
+      }
+    `);
+    const cost = (variables: Record<string, unknown>) =>
+      measureCost({ schema, document, variables, operationName: 'Page' });
+    const running = cost({ n: 10, status: ['RUNNING'] });
+    expect(running).not.toBeNull();
+    expect(cost({ n: 10, status: ['PENDING'] })).toBe(running);
+    // Not an OperationStatus: not measurable, and it does not stand for the valid ones after it.
+    expect(cost({ n: 20, status: ['NOPE'] })).toBeNull();
+    expect(cost({ n: 20, status: ['PENDING'] })).toBeGreaterThan(
+      running ?? Number.POSITIVE_INFINITY,
+    );
+  });
 });
