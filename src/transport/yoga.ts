@@ -249,12 +249,27 @@ function lastEventIdOf(request: Request): number | null {
   return Number(value.trim());
 }
 
+/** Host headers whose base URL is kept (`createYogaApp`). */
+const MAX_BASES = 16;
+
 /** The yoga instance: auth, context, masking, limits, SSE and GraphiQL. */
 export function createYogaApp(options: YogaOptions): YogaApp {
   const { authenticator, operations, watchLinks, logger, shutdownSignal, limits } = options;
   const viewers = new WeakMap<Request, Viewer>();
   const eventStreams = new WeakMap<Request, EventStreamState>();
   const maskError = createMaskError(logger);
+  // One base URL per Host header rather than one per request and subscription (read only by
+  // `createWatchLink`); a few distinct hosts are kept, any others are made afresh each time.
+  const bases = new Map<string, URL>();
+  const base = (host: string | null | undefined): URL => {
+    const key = host ?? '';
+    let url = bases.get(key);
+    if (url === undefined) {
+      url = publicBase(options.publicUrl, host, options.listenUrl);
+      if (bases.size < MAX_BASES) bases.set(key, url);
+    }
+    return url;
+  };
 
   return createYoga<ServerContext, Context>({
     schema: options.schema,
@@ -307,8 +322,6 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useSharedSubscriptionExecution(),
     ],
     context: (initial) => {
-      const base = (host: string | null | undefined) =>
-        publicBase(options.publicUrl, host, options.listenUrl);
       if (initial.socketViewer && initial.socketSignal) {
         return {
           viewer: initial.socketViewer,
