@@ -2,12 +2,10 @@ import type { Kysely } from 'kysely';
 import { RateLimitedError } from '../operations/errors.js';
 import type { OperationRecord } from '../operations/model.js';
 import type { StartQuota } from '../operations/ports.js';
-import { OperationStatus } from '../operations/status.js';
 import type { Database } from './database.js';
+import type { DialectTraits } from './dialect-traits.js';
+import { selectActiveAt, selectStartBack } from './statements.js';
 import { toMs } from './store-rows.js';
-
-/** The statuses that count against `StartQuota.maxActive`. */
-const COUNTED = [OperationStatus.Pending, OperationStatus.Running, OperationStatus.Cancelling];
 
 function seconds(ms: number): string {
   return `${Math.ceil(ms / 100) / 10} s`;
@@ -21,6 +19,7 @@ function seconds(ms: number): string {
  */
 export async function enforceQuota(
   tx: Kysely<Database>,
+  dialect: DialectTraits,
   record: OperationRecord,
   quota: StartQuota,
 ): Promise<void> {
@@ -30,15 +29,13 @@ export async function enforceQuota(
     // The start `maxStarts` places back leaves the window at its created_at + windowMs; only then
     // are fewer than `maxStarts` starts in it. (A start is a row: a refused one stores nothing,
     // an idempotent repeat stores nothing new.)
-    const boundary = await tx
-      .selectFrom('operations')
-      .select('created_at')
-      .where('owner_id', '=', record.ownerId)
-      .where('created_at', '>', now - quota.windowMs)
-      .orderBy('created_at', 'desc')
-      .offset(quota.maxStarts - 1)
-      .limit(1)
-      .executeTakeFirst();
+    const [boundary] = (
+      await selectStartBack.execute(tx, dialect, {
+        ownerId: record.ownerId,
+        after: now - quota.windowMs,
+        skip: quota.maxStarts - 1,
+      })
+    ).rows;
     if (boundary !== undefined) {
       // Clamped: another instance's clock may run a little ahead of ours.
       const leaves = Number(boundary.created_at) + quota.windowMs - now;
@@ -47,14 +44,12 @@ export async function enforceQuota(
   }
   let activeFull = false;
   if (quota.maxActive !== null) {
-    const last = await tx
-      .selectFrom('operations')
-      .select('id')
-      .where('status', 'in', COUNTED)
-      .where('owner_id', '=', record.ownerId)
-      .offset(quota.maxActive - 1)
-      .limit(1)
-      .executeTakeFirst();
+    const [last] = (
+      await selectActiveAt.execute(tx, dialect, {
+        ownerId: record.ownerId,
+        skip: quota.maxActive - 1,
+      })
+    ).rows;
     activeFull = last !== undefined;
   }
   if (activeFull && quota.activeRetryMs >= rateWaitMs) {

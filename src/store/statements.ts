@@ -176,3 +176,54 @@ export const updateRowIfCurrent = {
   leased: { anyOwner: updateRow(true, false), sameOwner: updateRow(true, true) },
   unleased: { anyOwner: updateRow(false, false), sameOwner: updateRow(false, true) },
 };
+
+/** The operation of `ownerId` holding idempotency key `key`, if any. */
+export const selectByKey = new Prepared<
+  { ownerId: string; key: string },
+  Selectable<OperationsTable>
+>((db, { ownerId, key }) =>
+  db
+    .selectFrom('operations')
+    .selectAll()
+    .where('owner_id', '=', ownerId)
+    .where('idempotency_key', '=', key),
+);
+
+/** Takes the idempotency key from operation `id`. */
+export const releaseKey = new Prepared<{ id: string }, never>((db, { id }) =>
+  db.updateTable('operations').set({ idempotency_key: null }).where('id', '=', id),
+);
+
+/** The start `skip` places back among `ownerId`'s created after `after`, newest first. */
+export const selectStartBack = new Prepared<
+  { ownerId: string; after: number; skip: number },
+  { created_at: number | string }
+>((db, { ownerId, after, skip }) =>
+  db
+    .selectFrom('operations')
+    .select('created_at')
+    .where('owner_id', '=', ownerId)
+    .where('created_at', '>', after)
+    .orderBy('created_at', 'desc')
+    .offset(skip)
+    .limit(1),
+);
+
+/**
+ * The active operation `skip` places into `ownerId`'s: PENDING, RUNNING and CANCELLING count
+ * against `StartQuota.maxActive`.
+ */
+export const selectActiveAt = new Prepared<{ ownerId: string; skip: number }, { id: string }>(
+  (db, { ownerId, skip }) =>
+    db
+      .selectFrom('operations')
+      .select('id')
+      .where('status', 'in', [
+        OperationStatus.Pending,
+        OperationStatus.Running,
+        OperationStatus.Cancelling,
+      ])
+      .where('owner_id', '=', ownerId)
+      .offset(skip)
+      .limit(1),
+);

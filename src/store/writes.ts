@@ -5,7 +5,13 @@ import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
 import { logChange } from './log-writes.js';
 import { enforceQuota } from './quota.js';
-import { insertEventRow, insertOperationRow, updateRowIfCurrent } from './statements.js';
+import {
+  insertEventRow,
+  insertOperationRow,
+  releaseKey,
+  selectByKey,
+  updateRowIfCurrent,
+} from './statements.js';
 import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.js';
 
 // Two racing first inserts of one key: the loser's unique violation means the winner has
@@ -40,23 +46,15 @@ function insertOnce(
   return dialect.writeTransaction(db, async (tx): Promise<InsertResult> => {
     if (quota !== null) await dialect.lockOwner(tx, record.ownerId);
     if (key !== null) {
-      const found = await tx
-        .selectFrom('operations')
-        .selectAll()
-        .where('owner_id', '=', record.ownerId)
-        .where('idempotency_key', '=', key)
-        .executeTakeFirst();
+      const [found] = (await selectByKey.execute(tx, dialect, { ownerId: record.ownerId, key }))
+        .rows;
       if (found !== undefined) {
         const existing = toRecord(found);
         if (toMs(existing.createdAt) >= toMs(cutoff)) return { inserted: false, existing };
-        await tx
-          .updateTable('operations')
-          .set({ idempotency_key: null })
-          .where('id', '=', found.id)
-          .execute();
+        await releaseKey.execute(tx, dialect, { id: found.id });
       }
     }
-    if (quota !== null) await enforceQuota(tx, record, quota);
+    if (quota !== null) await enforceQuota(tx, dialect, record, quota);
     await insertWithEvent(tx, dialect, record, meta);
     return { inserted: true, record };
   });
