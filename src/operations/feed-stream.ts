@@ -103,7 +103,8 @@ export class FeedStream {
   }
 
   #chain(id: string, work: () => Promise<void> | void): void {
-    const chains = (this.#chains ??= new Map());
+    if (this.#chains === null) this.#chains = new Map();
+    const chains = this.#chains;
     const previous = chains.get(id) ?? Promise.resolve();
     const tail = previous.then(work).catch((error: unknown) => {
       this.#log.logger.error('replaying operation changes from the log failed', { id, error });
