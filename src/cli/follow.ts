@@ -40,6 +40,27 @@ function terminalPrinter(out: OutputStream): Printer {
 }
 
 /**
+ * What `start` and `retry` print of the operation they started: its id (with `json`, the
+ * operation as one JSON line), or with `watch` that and then every later state as
+ * `followOperation` does. Returns the exit code.
+ */
+export async function reportStarted(
+  client: OperationsClient,
+  operation: Operation,
+  io: CliIo,
+  options: { readonly json: boolean; readonly watch: boolean },
+): Promise<number> {
+  const { json, watch } = options;
+  if (!watch) {
+    io.stdout.write(`${json ? JSON.stringify(operation) : printable(operation.id)}\n`);
+    return ExitCode.Ok;
+  }
+  // With --json the first record is the operation itself; otherwise its id on a line of its own.
+  if (!json) io.stdout.write(`${printable(operation.id)}\n`);
+  return await followOperation(client, operation, io, json);
+}
+
+/**
  * Prints `initial`, then every later state of the operation until it ends (or Ctrl-C); returns
  * the exit code: 0 when it SUCCEEDED, 1 when it ended FAILED or CANCELLED (the outcome on
  * stderr), 130 when interrupted. Connection failures are thrown.

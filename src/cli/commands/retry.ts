@@ -3,8 +3,7 @@ import { CliError } from '../cli-error.js';
 import { type Command, commandHelp } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { clause, invalid } from '../failure.js';
-import { followOperation } from '../follow.js';
-import { printable } from '../terminal-text.js';
+import { reportStarted } from '../follow.js';
 
 const OPTIONS = {
   watch: { type: 'boolean', short: 'w' },
@@ -48,14 +47,9 @@ export const retryCommand: Command = {
       case 'RetryOperationSuccess':
         break;
     }
-    const { operation } = result;
-    const { io } = session;
-    const json = values.json ?? false;
-    if (!values.watch) {
-      io.stdout.write(`${json ? JSON.stringify(operation) : printable(operation.id)}\n`);
-      return ExitCode.Ok;
-    }
-    if (!json) io.stdout.write(`${printable(operation.id)}\n`);
-    return await followOperation(client, operation, io, json);
+    return await reportStarted(client, result.operation, session.io, {
+      json: values.json ?? false,
+      watch: values.watch ?? false,
+    });
   },
 };

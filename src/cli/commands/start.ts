@@ -3,8 +3,7 @@ import { CliError, UsageError } from '../cli-error.js';
 import { type Command, commandHelp } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { clause, invalid } from '../failure.js';
-import { followOperation } from '../follow.js';
-import { printable } from '../terminal-text.js';
+import { reportStarted } from '../follow.js';
 
 /** The server's own limit (`LIMITS.maxTimeoutMs`): one day. */
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -73,15 +72,9 @@ export const startCommand: Command = {
       case 'StartOperationSuccess':
         break;
     }
-    const { operation } = result;
-    const { io } = session;
-    const json = values.json ?? false;
-    if (!values.watch) {
-      io.stdout.write(`${json ? JSON.stringify(operation) : printable(operation.id)}\n`);
-      return ExitCode.Ok;
-    }
-    // With --json the first record is the operation itself; otherwise its id on a line of its own.
-    if (!json) io.stdout.write(`${printable(operation.id)}\n`);
-    return await followOperation(client, operation, io, json);
+    return await reportStarted(client, result.operation, session.io, {
+      json: values.json ?? false,
+      watch: values.watch ?? false,
+    });
   },
 };
