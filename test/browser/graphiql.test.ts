@@ -158,6 +158,12 @@ it(
     );
     // The token was sent from the headers editor, and nothing kept it in the browser's storage.
     for (const tab of [page, other]) {
+      // GraphiQL keeps its tabs and editors in storage a moment after they change.
+      await waitFor(
+        async () => (await storedText(tab)).includes('graphiql:'),
+        "GraphiQL's own state in storage",
+        PAGE_WAIT_MS,
+      );
       const stored = await storedText(tab);
       expect(stored).toContain('graphiql:');
       expect(stored).not.toContain('Bearer');

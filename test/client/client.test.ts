@@ -357,7 +357,8 @@ describe('watch', () => {
     proxy.blackHole();
     const cancelled = await clientFor(server.url, 'alice').cancel(started.id, 'stuck');
     expect(cancelled).toMatchObject({ operation: { status: 'CANCELLING' } });
-    expect(await nextOf(watching, 'CANCELLING after reconnecting', 5_000)).toMatchObject({
+    // Noticing the silence takes a few missed pongs, then a reconnect and a resubscribe.
+    expect(await nextOf(watching, 'CANCELLING after reconnecting', 20_000)).toMatchObject({
       status: 'CANCELLING',
       revision: 3,
     });

@@ -78,12 +78,13 @@ describe('the typed client and watch tokens', () => {
     await waitFor(() => seen.length > 0, 'the first state');
     await run.context.progress(0.5, 'half way');
     await waitFor(() => seen.at(-1)?.message === 'half way', 'the progress');
+    // One at a time: a refusal made meanwhile must not wait unhandled for its turn.
     for (const attempt of [
-      watcher.start('demo.sleep'),
-      watcher.cancel(op.id),
-      watcher.createWatchToken(op.id, { ttlSeconds: 86_400 }),
+      () => watcher.start('demo.sleep'),
+      () => watcher.cancel(op.id),
+      () => watcher.createWatchToken(op.id, { ttlSeconds: 86_400 }),
     ]) {
-      const error = await refusal(attempt);
+      const error = await refusal(attempt());
       expect(error.code).toBe(ClientErrorCode.Forbidden);
       expect(error.status).toBe(403);
     }
