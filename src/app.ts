@@ -27,6 +27,7 @@ import { createWatchLinks } from './operations/watch-links.js';
 import { createRunner } from './runner/runner.js';
 import { schema } from './schema/index.js';
 import { connectStore, type StatementObserver } from './store/connect.js';
+import { ErrorMasking } from './transport/error-masking.js';
 import { createGraphiQLPage } from './transport/graphiql.js';
 import { graphiqlExamples } from './transport/graphiql-examples.js';
 import { createHttpServer } from './transport/http.js';
@@ -256,6 +257,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     corsOrigins: config.corsOrigins,
     port: () => address?.port ?? null,
   });
+  const masking = new ErrorMasking(logger);
   const yoga = createYogaApp({
     schema,
     authenticator,
@@ -277,6 +279,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     corsOrigins: config.corsOrigins,
     introspection: config.introspection,
     metrics,
+    masking,
   });
   const server: Server = createHttpServer({
     yoga,
@@ -310,6 +313,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     maxQueryCost: config.maxQueryCost,
     site,
     metrics,
+    masking,
   });
   metrics.observe({
     sockets: () => sockets.connections(),

@@ -41,7 +41,10 @@ export interface Context {
   readonly publicBase: URL;
   /** The WebSocket's session; null over HTTP and SSE, where there is nothing to renew. */
   readonly session: SocketSession | null;
-  /** Aborts when the request or socket ends, the token expires, or the server stops. */
-  readonly signal: AbortSignal;
+  /**
+   * Aborts when the request or socket ends, the token expires, or the server stops. Over HTTP it
+   * is made on the first call: only streams and waits need it.
+   */
+  streamSignal(): AbortSignal;
   readonly eventIds?: EventIds;
 }

@@ -51,7 +51,7 @@ builder.subscriptionType({
         }),
       },
       subscribe: async (_root, { id, afterRevision }, context) => {
-        const { operations, viewer, signal, eventIds } = context;
+        const { operations, viewer, eventIds } = context;
         if (afterRevision != null && afterRevision < 0) {
           throw badUserInput('afterRevision must be 0 or more.', 'afterRevision');
         }
@@ -61,7 +61,7 @@ builder.subscriptionType({
           lastEventId === null ? afterRevision : Math.max(lastEventId, afterRevision ?? 0);
         try {
           return withErrorCodes(
-            await operations.watch(viewer, parseOperationId(id), id, signal, after),
+            await operations.watch(viewer, parseOperationId(id), id, context.streamSignal(), after),
           );
         } catch (error) {
           if (error instanceof NotFoundError) throw notFound(id);
@@ -79,10 +79,11 @@ builder.subscriptionType({
         status: t.arg({ type: [OperationStatusEnum], required: false }),
         kind: t.arg.string({ required: false }),
       },
-      subscribe: async (_root, { status, kind }, { operations, viewer, signal }) => {
+      subscribe: async (_root, { status, kind }, context) => {
+        const { operations, viewer } = context;
         try {
           return withErrorCodes(
-            await operations.watchAll(viewer, { statuses: status, kind }, signal),
+            await operations.watchAll(viewer, { statuses: status, kind }, context.streamSignal()),
           );
         } catch (error) {
           if (error instanceof ValidationError) throw badUserInput(error.message, error.field);

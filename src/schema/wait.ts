@@ -15,14 +15,15 @@ builder.queryFields((t) => ({
       id: t.arg.id({ required: true }),
       timeoutMs: t.arg.int({ required: false }),
     },
-    // `signal` ends the wait when the request or socket ends, the token expires or the server stops.
-    resolve: async (_root, { id, timeoutMs }, { operations, viewer, signal }) => {
+    // The stream signal ends the wait when the request or socket ends, the token expires or the server stops.
+    resolve: async (_root, { id, timeoutMs }, context) => {
+      const { operations, viewer } = context;
       try {
         return await operations.wait(viewer, {
           id: parseOperationId(id),
           givenId: id,
           timeoutMs,
-          signal,
+          signal: context.streamSignal(),
         });
       } catch (error) {
         if (error instanceof ValidationError) throw badUserInput(error.message, error.field);

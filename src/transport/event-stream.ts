@@ -1,6 +1,7 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../schema/codes.js';
+import type { ErrorMasking } from './error-masking.js';
 
 /** Why a live stream was ended from outside (the `reason` of its signal). */
 export const StreamEnd = {
@@ -23,14 +24,16 @@ export interface EventStreamState {
   revision: number | null;
   /** The last state sent was terminal: the stream ends with `complete`. */
   finished: boolean;
+  /** The request's id, named with the errors the stream fails with. */
+  readonly requestId: string | null;
 }
 
 /** Settings of the SSE edge. */
 export interface EventStreamOptions {
   /** Per request, its stream state (set by the context factory). */
   readonly states: WeakMap<Request, EventStreamState>;
-  /** Masks an error the stream failed with, as every other error is masked. */
-  readonly maskError: (error: unknown) => Error;
+  /** Masks an error the stream failed with, as every other error is masked, and reports it. */
+  readonly masking: ErrorMasking;
   /** A comment line goes out this often, so proxies keep the connection. @default 12_000 */
   readonly pingMs?: number;
 }
@@ -81,7 +84,7 @@ function event(name: 'next' | 'complete', data: string, id: number | null = null
  * `complete`, so clients retry or re-authenticate instead of believing it finished.
  */
 export function useEventStreams(options: EventStreamOptions): Plugin {
-  const { states, maskError, pingMs = 12_000 } = options;
+  const { states, masking, pingMs = 12_000 } = options;
   return {
     onResultProcess({ request, result, setResultProcessor }) {
       const state = states.get(request);
@@ -125,12 +128,14 @@ export function useEventStreams(options: EventStreamOptions): Plugin {
         try {
           item = await iterator.next();
         } catch (error) {
-          const masked = maskError(error);
+          const masked = masking.mask(error);
           const failure =
             masked instanceof GraphQLError ? masked : new GraphQLError(masked.message);
+          masking.report([failure], state.requestId);
           return finish(controller, event('next', serialize({ errors: [failure] })));
         }
         if (closed) return;
+        if (!item.done) masking.report(item.value.errors, state.requestId);
         // yoga hands a stream that failed mid-way (a reader cut off for falling too far behind)
         // on as one last result of errors alone: that ends the stream as a failure does.
         if (!item.done && item.value.data == null && item.value.errors?.length) {

@@ -7,7 +7,7 @@ import type { BusCounts } from '../operations/ports.js';
 import { ErrorCode } from '../schema/codes.js';
 import { createDashboard, type DashboardOptions } from './dashboard.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
-import { requestIdFrom, withRequestId } from './request-id.js';
+import { requestIdFrom } from './request-id.js';
 import type { SitePolicy } from './site-policy.js';
 import type { YogaApp } from './yoga.js';
 
@@ -141,6 +141,7 @@ async function serveGraphql(
   res: ServerResponse,
   options: HttpOptions,
   url: URL,
+  requestId: string,
 ) {
   const method = req.method ?? 'GET';
   let body: Buffer | undefined;
@@ -184,21 +185,27 @@ async function serveGraphql(
   const request = new Request(url.href, {
     method,
     headers: toHeaders(req),
-    ...(body === undefined ? {} : { body: new Uint8Array(body) }),
+    ...(body === undefined ? {} : { body: body.toString('utf8') }),
     signal: aborted.signal,
   });
-  const response = await options.yoga.handleRequest(request, {});
+  const response = await options.yoga.handleRequest(request, { requestId });
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
   if (refused) headers.connection = 'close';
+  // Only an event stream can wait for its reader indefinitely; other bodies end by themselves,
+  // and are sent whole (yoga makes them as text: reading them takes no stream).
+  const eventStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+  if (!eventStream) {
+    const text = method === 'HEAD' ? '' : await response.text();
+    res.writeHead(response.status, headers);
+    return res.end(text);
+  }
   res.writeHead(response.status, headers);
   if (response.body === null || method === 'HEAD') return res.end();
-  // Only an event stream can wait for its reader indefinitely; other bodies end by themselves.
-  const eventStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
-  const stallMs = eventStream ? options.stallTimeoutMs : null;
-  if (eventStream) res.once('close', options.metrics.sseStreamOpened());
+  const stallMs = options.stallTimeoutMs;
+  res.once('close', options.metrics.sseStreamOpened());
   const reader = response.body.getReader();
   aborted.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), {
     once: true,
@@ -244,7 +251,7 @@ export function createHttpServer(options: HttpOptions): Server {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    withRequestId(requestId, async () => {
+    (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const route = routeOf(url.pathname);
       res.once('close', () =>
@@ -268,10 +275,10 @@ export function createHttpServer(options: HttpOptions): Server {
         if (url.pathname === '/graphql') return graphqlError(res, 421, message);
         return sendJson(res, 421, { error: message });
       }
-      if (url.pathname === '/graphql') return serveGraphql(req, res, options, url);
+      if (url.pathname === '/graphql') return serveGraphql(req, res, options, url, requestId);
       if (dashboard.matches(url.pathname)) return dashboard.serve(req, res, url);
       return sendJson(res, 404, { error: 'Not found. The API is at /graphql.' });
-    }).catch((error: unknown) => {
+    })().catch((error: unknown) => {
       logger.error('unexpected error serving a request', { requestId, error });
       if (!res.headersSent)
         sendJson(res, 500, {

@@ -21,9 +21,9 @@ import { ErrorCode } from '../schema/codes.js';
 import type { SocketSession } from '../schema/context.js';
 import { authorizationFrom, refusalFor } from './connection-params.js';
 import { costRefusal } from './cost-limit.js';
+import type { ErrorMasking } from './error-masking.js';
 import { at } from './expiry.js';
 import { outcomeOf, typeOf, UNKNOWN_TYPE } from './operation-metrics.js';
-import { withRequestId } from './request-id.js';
 import type { SitePolicy } from './site-policy.js';
 import {
   holdWhileOpen,
@@ -176,6 +176,8 @@ export function attachWebSocket(
     readonly keepAliveMs?: number;
     /** Counts what this edge refuses itself (parse and validation failures count in yoga). */
     readonly metrics: AppMetrics;
+    /** Reports the errors yoga masked, with `<socket id>:<subscription id>` as their request id. */
+    readonly masking: ErrorMasking;
   },
 ): WebSocketEdge {
   const { yoga, authenticator, logger, limits, metrics } = deps;
@@ -282,8 +284,8 @@ export function attachWebSocket(
         expireAt(result.viewer);
         return !streams.signal.aborted;
       },
-      onSubscribe: async (ctx, id, payload) => {
-        const { viewer, streams, socketId, host } = ctx.extra;
+      onSubscribe: async (ctx, _id, payload) => {
+        const { viewer, streams, host } = ctx.extra;
         if (!viewer || !streams) return [new GraphQLError('Not authenticated.')];
         // The expiry timer may fire late on a busy loop: nothing runs on an expired token.
         if (Date.now() >= viewer.expiresAt.getTime()) {
@@ -349,21 +351,23 @@ export function attachWebSocket(
           slot,
         };
         try {
-          return await withRequestId(`${socketId}:${id}`, async () => ({
+          return {
             schema: enveloped.schema,
             document,
             operationName: payload.operationName,
             variableValues: payload.variables,
             contextValue: await enveloped.contextFactory(),
             rootValue: root,
-          }));
+          };
         } catch (error) {
           slot?.release();
           throw error;
         }
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!result.errors?.some((error) => error.extensions?.http !== undefined)) return;
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (result.errors === undefined) return;
+        deps.masking.report(result.errors, `${ctx.extra.socketId}:${id}`);
+        if (!result.errors.some((error) => error.extensions?.http !== undefined)) return;
         return { ...result, errors: result.errors.map(withoutHttpStatus) };
       },
       onClose: (ctx) => {

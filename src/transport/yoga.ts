@@ -1,4 +1,4 @@
-import { type ExecutionResult, GraphQLError, type GraphQLSchema, Kind } from 'graphql';
+import { type ExecutionResult, type GraphQLSchema, Kind } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
@@ -11,6 +11,7 @@ import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
 import type { Context, SocketSession } from '../schema/context.js';
 import { useBearerAuth } from './bearer-auth.js';
 import { useCostLimit } from './cost-limit.js';
+import type { ErrorMasking } from './error-masking.js';
 import { type EventStreamState, StreamEnd, useEventStreams } from './event-stream.js';
 import { at } from './expiry.js';
 import type { GraphiQLPage } from './graphiql.js';
@@ -18,11 +19,9 @@ import { documentLimitPlugins } from './limits.js';
 import { useOperationMetrics } from './operation-metrics.js';
 import { publicBase } from './public-base.js';
 import { useQueryParamCheck } from './query-params.js';
-import { currentRequestId } from './request-id.js';
 import { useSchemaPrivacy } from './schema-privacy.js';
 import { useSharedSubscriptionExecution } from './shared-execution.js';
 import { holdWhileOpen, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
-import { isUnavailable } from './unavailable.js';
 import { useReadOnlyWatchTokens } from './watch-scope.js';
 
 /** What the HTTP and WebSocket edges hand to yoga with each request. */
@@ -35,6 +34,8 @@ export interface ServerContext {
   readonly socketHost?: string;
   /** Ends the socket's streams (socket closed, token expired, server stopping). */
   readonly socketSignal?: AbortSignal;
+  /** The HTTP request's id (`x-request-id`), named with the errors it failed with. */
+  readonly requestId?: string;
 }
 
 /** The yoga instance of the API. */
@@ -66,35 +67,20 @@ export interface YogaOptions {
   readonly corsOrigins: readonly string[];
   /** Counts operations by outcome. */
   readonly metrics: AppMetrics;
+  /** Masks unexpected errors and logs them with their request's id. */
+  readonly masking: ErrorMasking;
 }
 
-/** Masks every error that is not ours; logs it with the request id. */
-function createMaskError(logger: Logger) {
-  return (error: unknown): Error => {
-    if (error instanceof GraphQLError) {
-      const original = error.originalError;
-      if (original === undefined || original === null || original instanceof GraphQLError) {
-        return error;
+/** Reports the masked errors of HTTP and SSE results with the request's id. */
+function useErrorReports(masking: ErrorMasking): Plugin<Record<string, unknown>, ServerContext> {
+  return {
+    onResultProcess({ result, serverContext }) {
+      if (isAsyncIterable(result)) return; // each event is reported by the SSE edge
+      const requestId = serverContext.requestId ?? null;
+      for (const one of Array.isArray(result) ? result : [result]) {
+        masking.report(one.errors, requestId);
       }
-    }
-    const requestId = currentRequestId();
-    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    if (isUnavailable(original)) {
-      logger.warn('a backing service is unavailable', { requestId, error: original });
-      return new GraphQLError('The service is temporarily unavailable; try again shortly.', {
-        ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
-        extensions: {
-          code: ErrorCode.ServiceUnavailable,
-          http: { status: 503 },
-          ...(requestId ? { requestId } : {}),
-        },
-      });
-    }
-    logger.error('unexpected error', { requestId, error: original });
-    return new GraphQLError('Unexpected error.', {
-      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
-      extensions: { code: ErrorCode.Internal, ...(requestId ? { requestId } : {}) },
-    });
+    },
   };
 }
 
@@ -131,6 +117,39 @@ function streamSignal(viewer: Viewer, request: AbortSignal, shutdown: AbortSigna
     cancelTimer = at(viewer.expiresAt, () => ended.abort(StreamEnd.TokenExpired));
   }
   return ended.signal;
+}
+
+/**
+ * One HTTP request's stream state. Its signal (`streamSignal`) is made when first read: only
+ * subscriptions and waits read it, and it costs a controller, two listeners and a timer.
+ */
+class HttpStream implements EventStreamState {
+  revision: number | null = null;
+  finished = false;
+  readonly #viewer: Viewer;
+  readonly #request: AbortSignal;
+  readonly #shutdown: AbortSignal;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    viewer: Viewer,
+    request: AbortSignal,
+    shutdown: AbortSignal,
+    readonly requestId: string | null,
+  ) {
+    this.#viewer = viewer;
+    this.#request = request;
+    this.#shutdown = shutdown;
+  }
+
+  get expiresAt(): Date {
+    return this.#viewer.expiresAt;
+  }
+
+  get signal(): AbortSignal {
+    this.#signal ??= streamSignal(this.#viewer, this.#request, this.#shutdown);
+    return this.#signal;
+  }
 }
 
 /**
@@ -183,8 +202,8 @@ function useSubscriptionCap(limits: SubscriberLimits): Plugin<ServerContext> {
   return {
     onSubscribe({ args, setResultAndStopExecution }) {
       const context = args.contextValue as Partial<Context> & ServerContext;
-      if (context.socketViewer || !context.viewer || !context.signal) return;
-      const slot = limits.openSubscription(quotaHolder(context.viewer), context.signal);
+      if (context.socketViewer || !context.viewer || !context.streamSignal) return;
+      const slot = limits.openSubscription(quotaHolder(context.viewer), context.streamSignal());
       if (slot === null) {
         const max = limits.caps.maxSubscriptionsPerUser;
         setResultAndStopExecution({ errors: [tooManySubscriptions(max, TOO_MANY_REQUESTS)] });
@@ -257,7 +276,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
   const { authenticator, operations, watchLinks, logger, shutdownSignal, limits } = options;
   const viewers = new WeakMap<Request, Viewer>();
   const eventStreams = new WeakMap<Request, EventStreamState>();
-  const maskError = createMaskError(logger);
+  const { masking } = options;
   // One base URL per Host header rather than one per request and subscription (read only by
   // `createWatchLink`); a few distinct hosts are kept, any others are made afresh each time.
   const bases = new Map<string, URL>();
@@ -278,7 +297,7 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     healthCheckEndpoint: '/graphql/health',
     multipart: false,
     batching: false,
-    maskedErrors: { maskError },
+    maskedErrors: { maskError: masking.mask },
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { details: args.slice(1) }),
       info: (...args) => logger.info(String(args[0]), { details: args.slice(1) }),
@@ -314,7 +333,8 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useExpiryCutoff(),
       useSubscriptionCap(limits),
       useVariableErrors(),
-      useEventStreams({ states: eventStreams, maskError }),
+      useErrorReports(masking),
+      useEventStreams({ states: eventStreams, masking }),
       ...documentLimitPlugins(),
       // "Did you mean …?" and introspection help a developer and map the schema for an attacker.
       ...(options.introspection ? [] : [useSchemaPrivacy()]),
@@ -322,7 +342,8 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       useSharedSubscriptionExecution(),
     ],
     context: (initial) => {
-      if (initial.socketViewer && initial.socketSignal) {
+      const socketSignal = initial.socketSignal;
+      if (initial.socketViewer && socketSignal) {
         return {
           viewer: initial.socketViewer,
           operations,
@@ -330,19 +351,18 @@ export function createYogaApp(options: YogaOptions): YogaApp {
           watchLinks,
           publicBase: base(initial.socketHost),
           session: initial.socketSession ?? null,
-          signal: initial.socketSignal,
+          streamSignal: () => socketSignal,
         };
       }
       const viewer = viewers.get(initial.request);
       if (!viewer) throw unauthenticated();
-      const signal = streamSignal(viewer, initial.request.signal, shutdownSignal);
-      const state: EventStreamState = {
-        signal,
-        expiresAt: viewer.expiresAt,
-        revision: null,
-        finished: false,
-      };
-      eventStreams.set(initial.request, state);
+      const stream = new HttpStream(
+        viewer,
+        initial.request.signal,
+        shutdownSignal,
+        initial.requestId ?? null,
+      );
+      eventStreams.set(initial.request, stream);
       return {
         viewer,
         operations,
@@ -350,12 +370,12 @@ export function createYogaApp(options: YogaOptions): YogaApp {
         watchLinks,
         publicBase: base(initial.request.headers.get('host')),
         session: null,
-        signal,
+        streamSignal: () => stream.signal,
         eventIds: {
           lastEventId: lastEventIdOf(initial.request),
           sending(revision, last) {
-            state.revision = revision;
-            state.finished = last;
+            stream.revision = revision;
+            stream.finished = last;
           },
         },
       };
