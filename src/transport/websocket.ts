@@ -18,11 +18,11 @@ import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics/metrics.js';
 import { ErrorCode } from '../schema/codes.js';
-import type { SocketSession } from '../schema/context.js';
+import type { RenewOutcome, SocketSession } from '../schema/context.js';
 import { authorizationFrom, refusalFor } from './connection-params.js';
 import { costRefusal } from './cost-limit.js';
 import type { ErrorMasking } from './error-masking.js';
-import { at } from './expiry.js';
+import { type Deadline, deadline, type Expiring } from './expiry.js';
 import { outcomeOf, typeOf, UNKNOWN_TYPE } from './operation-metrics.js';
 import type { SitePolicy } from './site-policy.js';
 import {
@@ -69,19 +69,96 @@ function withoutHttpStatus(error: GraphQLError): GraphQLFormattedError {
   return Object.keys(rest).length === 0 ? formatted : { ...formatted, extensions: rest };
 }
 
-/** What this edge keeps per socket, beside graphql-ws's own `socket` and `request`. */
-type SocketState = {
-  viewer?: Viewer;
+/** What a connection needs of the edge to renew its token. */
+interface SessionDeps {
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+}
+
+/**
+ * What this edge keeps per authenticated socket, beside graphql-ws's own state: its viewer, the
+ * signal that ends its streams, its slot under the user's cap and its token's deadline. It is
+ * also the socket's session, which `renewSession` renews. One object with its methods on the
+ * prototype, rather than closures per socket: thousands of idle sockets hold one each.
+ */
+class Connection implements SocketSession, Expiring {
   /** Ends every stream of the socket. */
-  streams?: AbortController;
-  cancelExpiry?: () => void;
-  socketId?: string;
-  /** This connection's place under the user's cap. */
-  socketSlot?: Slot;
-  session?: SocketSession;
-  /** The Host header of the upgrade request, kept instead of the whole request. */
-  host?: string;
-};
+  readonly streams = new AbortController();
+  #viewer: Viewer;
+  #deadline: Deadline | null = null;
+
+  constructor(
+    viewer: Viewer,
+    readonly socket: WebSocket,
+    /** This connection's place under the user's cap. */
+    readonly slot: Slot,
+    /** The Host header of the upgrade request, kept instead of the whole request. */
+    readonly host: string | undefined,
+    readonly deps: SessionDeps,
+    /** Numbers the socket in request ids. */
+    readonly serial: number,
+  ) {
+    this.#viewer = viewer;
+    // Every subscription of the socket listens to it twice (its stream and its slot): up to the
+    // per-socket limit, not a leak.
+    setMaxListeners(2 * MAX_SUBSCRIPTIONS_PER_SOCKET + 10, this.streams.signal);
+  }
+
+  /** The token's viewer now; a renewal replaces it. */
+  get viewer(): Viewer {
+    return this.#viewer;
+  }
+
+  /** Arms the close at the token's expiry; false when it has already passed. */
+  start(): boolean {
+    this.#expireAt(this.#viewer);
+    return !this.streams.signal.aborted;
+  }
+
+  renew(token: string): RenewOutcome {
+    const renewed = this.deps.authenticator.verify(token);
+    if (!renewed.ok) {
+      this.deps.logger.debug('WebSocket session renewal refused', { reason: renewed.reason });
+      return { kind: 'invalid', reason: renewed.reason };
+    }
+    if (!samePrincipal(this.#viewer, renewed.viewer)) {
+      this.close('The renewed token names another principal');
+      return { kind: 'other-principal' };
+    }
+    // Streams already open keep running: they read the expiry through this session.
+    this.#viewer = renewed.viewer;
+    this.#expireAt(renewed.viewer);
+    return { kind: 'renewed', viewer: renewed.viewer };
+  }
+
+  /** The token expired: every stream ends and the socket closes with 4403. */
+  expire(): void {
+    this.close('Token expired');
+  }
+
+  close(reason: string): void {
+    this.streams.abort();
+    this.socket.close(CloseCode.Forbidden, reason);
+  }
+
+  /** The socket closed: its deadline, streams and slot go. */
+  end(): void {
+    this.#deadline?.cancel();
+    this.streams.abort();
+    this.slot.release();
+  }
+
+  #expireAt(viewer: Viewer): void {
+    this.#deadline?.cancel();
+    this.#deadline = deadline(viewer.expiresAt, this);
+  }
+}
+
+/** graphql-ws's per-socket `extra`, with the connection once authenticated. */
+type SocketExtra = { connection?: Connection };
+
+/** How long a socket may stay open without `connection_init` (then 4408). */
+const CONNECTION_INIT_WAIT_MS = 3_000;
 
 /**
  * Who a token speaks for, as far as a renewal may not change it: the user, the role (streams
@@ -181,6 +258,10 @@ export function attachWebSocket(
   },
 ): WebSocketEdge {
   const { yoga, authenticator, logger, limits, metrics } = deps;
+  // Request ids of socket operations are `<edge>.<socket number>:<subscription id>`: one random
+  // string per edge rather than one per socket.
+  const edgeId = randomUUID();
+  let sockets = 0;
   const wss = new WebSocketServer({
     server,
     path: '/graphql',
@@ -206,14 +287,30 @@ export function attachWebSocket(
     });
   });
 
+  // graphql-ws's own wait would keep its timer (and closure) with every socket for its whole
+  // life; this one is dropped once `connection_init` comes.
+  const awaitingInit = new Map<WebSocket, NodeJS.Timeout>();
+  const initReceived = (socket: WebSocket) => {
+    clearTimeout(awaitingInit.get(socket));
+    awaitingInit.delete(socket);
+  };
+  const closeUninitialised = (socket: WebSocket) => {
+    awaitingInit.delete(socket);
+    socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+  };
+  wss.on('connection', (socket) => {
+    awaitingInit.set(socket, setTimeout(closeUninitialised, CONNECTION_INIT_WAIT_MS, socket));
+  });
+
   const keepAlive = keepAliveEvery(wss, deps.keepAliveMs ?? 12_000);
-  const disposable = useServer<Record<string, unknown> | undefined, SocketState>(
+  const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       isProd: deps.production,
-      connectionInitWaitTimeout: 3_000,
+      connectionInitWaitTimeout: 0,
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: subscribeHolding,
       onConnect: (ctx) => {
+        initReceived(ctx.extra.socket);
         const found = authorizationFrom(ctx.connectionParams);
         const result = found.ok ? authenticator.verifyBearer(found.value) : found;
         if (!result.ok) {
@@ -226,7 +323,6 @@ export function attachWebSocket(
           ctx.extra.socket.close(CloseCode.Forbidden, refusal);
           return false;
         }
-        const state = ctx.extra;
         const slot = limits.openSocket(quotaHolder(result.viewer));
         if (slot === null) {
           const { maxSocketsPerUser } = limits.caps;
@@ -238,55 +334,27 @@ export function attachWebSocket(
           );
           return false;
         }
-        state.socketSlot = slot;
         // The upgrade request (its headers, raw headers and stream state) would otherwise stay
         // with every socket for its whole life: only its Host header is read after this.
-        if (ctx.extra.request.headers.host) state.host = ctx.extra.request.headers.host;
+        const host = ctx.extra.request.headers.host || undefined;
         (ctx.extra as { request: unknown }).request = null;
         // Nor is the token sent in `connection_init` read again (a renewal sends its own).
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        const streams = new AbortController();
-        state.viewer = result.viewer;
-        state.streams = streams;
-        // Every subscription of the socket listens to it twice (its stream and its slot): up to the
-        // per-socket limit, not a leak.
-        setMaxListeners(2 * MAX_SUBSCRIPTIONS_PER_SOCKET + 10, streams.signal);
-        state.socketId = randomUUID();
-        const close = (reason: string) => {
-          streams.abort();
-          ctx.extra.socket.close(CloseCode.Forbidden, reason);
-        };
-        const expireAt = (viewer: Viewer) => {
-          state.cancelExpiry?.();
-          state.cancelExpiry = at(viewer.expiresAt, () => close('Token expired'));
-        };
-        state.session = {
-          get viewer() {
-            return state.viewer ?? result.viewer;
-          },
-          renew(token) {
-            const renewed = authenticator.verify(token);
-            if (!renewed.ok) {
-              logger.debug('WebSocket session renewal refused', { reason: renewed.reason });
-              return { kind: 'invalid', reason: renewed.reason };
-            }
-            const current = state.viewer ?? result.viewer;
-            if (!samePrincipal(current, renewed.viewer)) {
-              close('The renewed token names another principal');
-              return { kind: 'other-principal' };
-            }
-            // Streams already open keep running: they read the expiry through this session.
-            state.viewer = renewed.viewer;
-            expireAt(renewed.viewer);
-            return { kind: 'renewed', viewer: renewed.viewer };
-          },
-        };
-        expireAt(result.viewer);
-        return !streams.signal.aborted;
+        const connection = new Connection(
+          result.viewer,
+          ctx.extra.socket,
+          slot,
+          host,
+          deps,
+          ++sockets,
+        );
+        ctx.extra.connection = connection;
+        return connection.start();
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const { viewer, streams, host } = ctx.extra;
-        if (!viewer || !streams) return [new GraphQLError('Not authenticated.')];
+        const { connection } = ctx.extra;
+        if (!connection) return [new GraphQLError('Not authenticated.')];
+        const { viewer, streams, host } = connection;
         // The expiry timer may fire late on a busy loop: nothing runs on an expired token.
         if (Date.now() >= viewer.expiresAt.getTime()) {
           metrics.graphqlOperation(UNKNOWN_TYPE, ErrorCode.Unauthenticated);
@@ -300,7 +368,7 @@ export function attachWebSocket(
           params: payload,
           socketViewer: viewer,
           socketSignal: streams.signal,
-          ...(ctx.extra.session ? { socketSession: ctx.extra.session } : {}),
+          socketSession: connection,
           ...(host ? { socketHost: host } : {}),
         });
         let document: ReturnType<typeof enveloped.parse>;
@@ -366,14 +434,13 @@ export function attachWebSocket(
       },
       onNext: (ctx, id, _payload, _args, result) => {
         if (result.errors === undefined) return;
-        deps.masking.report(result.errors, `${ctx.extra.socketId}:${id}`);
+        deps.masking.report(result.errors, `${edgeId}.${ctx.extra.connection?.serial}:${id}`);
         if (!result.errors.some((error) => error.extensions?.http !== undefined)) return;
         return { ...result, errors: result.errors.map(withoutHttpStatus) };
       },
       onClose: (ctx) => {
-        ctx.extra.cancelExpiry?.();
-        ctx.extra.streams?.abort();
-        ctx.extra.socketSlot?.release();
+        initReceived(ctx.extra.socket);
+        ctx.extra.connection?.end();
       },
     },
     wss,
