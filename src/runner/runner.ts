@@ -38,6 +38,12 @@ export interface RunnerDeps {
 }
 
 /**
+ * Why a run's cancel listener stops: made once, as `abort()` without a reason builds a
+ * `DOMException` (with its stack trace) for every run.
+ */
+const RUN_ENDED = new Error('The run ended.');
+
+/**
  * The runner of one process: claims PENDING operations under leases, runs their handlers
  * (`HandlerRun`), honours cancels, timeouts and shutdown, and cleans up past retention.
  */
@@ -81,7 +87,7 @@ export class Runner {
       finished: (run) => {
         if (this.#runs.get(run.id) === run) {
           this.#runs.delete(run.id);
-          this.#cancelListeners.get(run.id)?.abort();
+          this.#cancelListeners.get(run.id)?.abort(RUN_ENDED);
           this.#cancelListeners.delete(run.id);
         }
         void this.#claiming.run();
@@ -127,7 +133,7 @@ export class Runner {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#subscriptions.abort();
-    for (const listening of this.#cancelListeners.values()) listening.abort();
+    for (const listening of this.#cancelListeners.values()) listening.abort(RUN_ENDED);
     this.#cancelListeners.clear();
     for (const stopTimer of this.#timers) stopTimer();
     const running = [...this.#runs.values()];
@@ -203,7 +209,7 @@ export class Runner {
     await Promise.all(
       ops.map(async ({ id }) => {
         const listening = new AbortController();
-        this.#cancelListeners.get(id)?.abort();
+        this.#cancelListeners.get(id)?.abort(RUN_ENDED);
         this.#cancelListeners.set(id, listening);
         try {
           await bus.subscribe(

@@ -297,6 +297,9 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     healthCheckEndpoint: '/graphql/health',
     multipart: false,
     batching: false,
+    // The HTTP edge reads every body itself, refusing one past MAX_BODY_BYTES before parsing it;
+    // yoga's own limit would pipe each body through a transform stream once more.
+    maxRequestBodySize: false,
     maskedErrors: { maskError: masking.mask },
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { details: args.slice(1) }),
