@@ -1,8 +1,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { BusEvents, BusListener, BusScope, EventBus } from '../operations/ports.js';
-import { channelOf, channelsOf, zeroCounts } from './channels.js';
-import { decodeEvent, encodeEvent } from './codec.js';
+import type { BusCounts, BusEvents, BusListener, BusScope, EventBus } from '../operations/ports.js';
+import { channelOf, channelsOf } from './channels.js';
+import { encodeEvent } from './codec.js';
+import { Subscriptions, settlesWithin } from './redis-subscriptions.js';
 import { busUnavailable } from './unavailable.js';
 
 /** Options of `createRedisBus`. */
@@ -37,16 +38,6 @@ export interface RedisBusOptions {
 /** How long one connection attempt may take (ioredis waits 10 s by default). */
 const CONNECT_TIMEOUT_MS = 5_000;
 
-type AnyListener = (event: unknown) => void;
-
-/** One Redis channel = one scope of one topic, shared by every local listener of it. */
-interface Channel {
-  readonly topic: keyof BusEvents;
-  readonly listeners: Set<AnyListener>;
-  /** Settles when Redis acknowledged the SUBSCRIBE (again after a break, once resubscribed). */
-  ready: Promise<void>;
-}
-
 /**
  * PUBLISH of one payload (ARGV[1]) on several channels (ARGV[2..]) in one round trip, sending the
  * payload once; a script runs whole, so every channel gets it before any later message. The
@@ -57,6 +48,128 @@ for i = 2, #ARGV do n = n + redis.call('PUBLISH', ARGV[i], ARGV[1]) end
 return n`;
 
 type Publisher = Redis & { publishAll(payload: string, ...channels: string[]): Promise<number> };
+
+/** The event bus over Redis pub/sub: one connection publishes, one subscribes. */
+class RedisBus implements EventBus {
+  readonly #publisher: Publisher;
+  readonly #subscriber: Redis;
+  readonly #subscriptions: Subscriptions;
+  readonly #channelPrefix: string;
+  readonly #commandTimeoutMs: number;
+  #closed = false;
+
+  constructor(
+    publisher: Publisher,
+    subscriber: Redis,
+    subscriptions: Subscriptions,
+    options: { readonly channelPrefix: string; readonly commandTimeoutMs: number },
+  ) {
+    this.#publisher = publisher;
+    this.#subscriber = subscriber;
+    this.#subscriptions = subscriptions;
+    this.#channelPrefix = options.channelPrefix;
+    this.#commandTimeoutMs = options.commandTimeoutMs;
+  }
+
+  async publish<K extends keyof BusEvents>(topic: K, event: BusEvents[K]): Promise<void> {
+    this.#open();
+    const payload = encodeEvent(topic, event);
+    const names = channelsOf(topic, event).map((name) => this.#channelPrefix + name);
+    const [only] = names;
+    await (names.length === 1 && only !== undefined
+      ? this.#publisher.publish(only, payload)
+      : this.#publisher.publishAll(payload, ...names)
+    ).catch((error: unknown) => {
+      throw busUnavailable(error);
+    });
+  }
+
+  async subscribe<K extends keyof BusEvents>(
+    topic: K,
+    scope: BusScope,
+    listener: BusListener<K>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.#open();
+    if (signal.aborted) return;
+    const name = this.#channelPrefix + channelOf(topic, scope);
+    const ready = this.#subscriptions.join(
+      name,
+      topic,
+      (event) => listener(event as BusEvents[K]),
+      signal,
+    );
+    try {
+      await ready;
+    } catch (error) {
+      throw busUnavailable(error);
+    }
+  }
+
+  onResync(listener: (brokenSince: Date) => void, signal: AbortSignal): void {
+    if (this.#closed || signal.aborted) return;
+    this.#subscriptions.onResync(listener, signal);
+  }
+
+  counts(): BusCounts {
+    return this.#subscriptions.counts();
+  }
+
+  async ping(): Promise<void> {
+    this.#open();
+    await this.#publisher.ping().catch((error: unknown) => {
+      throw busUnavailable(error);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscriptions.close();
+    await Promise.all([
+      quit(this.#publisher, this.#commandTimeoutMs),
+      quit(this.#subscriber, this.#commandTimeoutMs),
+    ]);
+  }
+
+  /** True once `close` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws once the bus is closed. */
+  #open(): void {
+    if (this.#closed) throw new Error('The event bus is closed.');
+  }
+}
+
+/** Logs a connection's breaks and recoveries, and tells `onReconnect` of each recovery. */
+function watchConnection(
+  client: Redis,
+  role: 'publisher' | 'subscriber',
+  logger: Logger,
+  onReconnect: (role: 'publisher' | 'subscriber') => void,
+  isClosed: () => boolean,
+): void {
+  let down = false;
+  client.on('error', (error: unknown) => {
+    if (isClosed()) return;
+    if (down) logger.debug('Redis connection attempt failed', { role, error });
+    else logger.warn('Redis connection failed; reconnecting', { role, error });
+    down = true;
+  });
+  client.on('close', () => {
+    if (!isClosed() && !down) logger.warn('Redis connection closed; reconnecting', { role });
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down && !isClosed()) {
+      logger.info('Redis connection restored', { role });
+      onReconnect(role);
+    }
+    down = false;
+  });
+}
 
 /**
  * The event bus over Redis pub/sub: one connection publishes, one subscribes. Resolves once both
@@ -85,240 +198,39 @@ export async function createRedisBus(
     retryStrategy: (attempt) => Math.min(50 * 2 ** (attempt - 1), reconnectMaxDelayMs),
   };
   // No offline queue: while Redis is away a publish or ping fails at once instead of waiting.
-  const pub = new Redis(url, {
+  const publisher = new Redis(url, {
     ...common,
     ...named('publisher'),
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
   }) as Publisher;
   // EVALSHA, and EVAL once when Redis does not know the script yet (after a restart too).
-  pub.defineCommand('publishAll', { numberOfKeys: 0, lua: PUBLISH_ALL });
+  publisher.defineCommand('publishAll', { numberOfKeys: 0, lua: PUBLISH_ALL });
   // A SUBSCRIBE issued while (re)connecting waits in the offline queue and fails after one retry.
   // autoResubscribe is off because ioredis resubscribes fire-and-forget (an unhandled rejection if
-  // the connection drops again) and never says when it is done; `resync` does it and then reports.
-  const sub = new Redis(url, { ...common, ...named('subscriber'), autoResubscribe: false });
-
-  const channels = new Map<string, Channel>();
-  const resyncListeners = new Set<(brokenSince: Date) => void>();
-  const received = zeroCounts();
-  let malformed = 0;
-  let closed = false;
-  // Every break of the subscriber connection bumps `epoch`. `aliveAt` is the send time of the
-  // last command Redis answered on the current connection: whatever was published before it has
-  // been delivered, so a break began no earlier than that.
-  let epoch = 0;
-  let aliveAt = new Date();
-  let brokenSince: Date | null = null;
-
-  const alive = (sentAt: Date, sentIn: number) => {
-    if (sentIn === epoch && brokenSince === null && sentAt > aliveAt) aliveAt = sentAt;
-  };
-
-  watch(pub, 'publisher');
-  watch(sub, 'subscriber');
-  sub.on('close', () => {
-    epoch++;
-    brokenSince ??= aliveAt;
+  // the connection drops again) and never says when it is done; `Subscriptions` does it and then
+  // reports.
+  const subscriber = new Redis(url, {
+    ...common,
+    ...named('subscriber'),
+    autoResubscribe: false,
   });
-  sub.on('end', () => {
-    brokenSince ??= aliveAt;
+  const subscriptions = new Subscriptions(subscriber, logger, { commandTimeoutMs, heartbeatMs });
+  const bus = new RedisBus(publisher, subscriber, subscriptions, {
+    channelPrefix,
+    commandTimeoutMs,
   });
-  sub.on('error', () => {
-    if (sub.status !== 'ready') brokenSince ??= aliveAt;
-  });
-  sub.on('ready', () => {
-    // resync owns its failures: it logs them, and the next 'ready' tries again.
-    if (brokenSince !== null && !closed) void resync();
-  });
-  sub.on('message', (name: string, payload: string) => {
-    const channel = channels.get(name);
-    if (!channel) return; // a late message for a channel we just left
-    received[channel.topic]++;
-    const event = decodeEvent(channel.topic, payload);
-    if (event === null) {
-      malformed++;
-      logger.warn('dropped a malformed bus message', { channel: name, bytes: payload.length });
-      return;
-    }
-    for (const listener of [...channel.listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        logger.error('an event listener failed', { topic: channel.topic, error });
-      }
-    }
-  });
+  watchConnection(publisher, 'publisher', logger, onReconnect, () => bus.closed);
+  watchConnection(subscriber, 'subscriber', logger, onReconnect, () => bus.closed);
 
-  let pinging = false;
-  const heartbeat = setInterval(() => {
-    if (!pinging && sub.status === 'ready') void beat();
-  }, heartbeatMs);
-  heartbeat.unref();
-
-  await Promise.all([firstAttempt(pub), firstAttempt(sub)]);
-  if (pub.status !== 'ready' || sub.status !== 'ready') {
+  await Promise.all([firstAttempt(publisher), firstAttempt(subscriber)]);
+  if (publisher.status !== 'ready' || subscriber.status !== 'ready') {
     logger.warn('Redis is not reachable yet; retrying in the background', {
-      publisher: pub.status,
-      subscriber: sub.status,
+      publisher: publisher.status,
+      subscriber: subscriber.status,
     });
   }
-
-  function watch(client: Redis, role: 'publisher' | 'subscriber') {
-    let down = false;
-    client.on('error', (error: unknown) => {
-      if (closed) return;
-      if (down) logger.debug('Redis connection attempt failed', { role, error });
-      else logger.warn('Redis connection failed; reconnecting', { role, error });
-      down = true;
-    });
-    client.on('close', () => {
-      if (!closed && !down) logger.warn('Redis connection closed; reconnecting', { role });
-      down = true;
-    });
-    client.on('ready', () => {
-      if (down && !closed) {
-        logger.info('Redis connection restored', { role });
-        onReconnect(role);
-      }
-      down = false;
-    });
-  }
-
-  async function resync(): Promise<void> {
-    const at = epoch;
-    const since = brokenSince;
-    const names = [...channels.keys()];
-    const sentAt = new Date();
-    try {
-      if (names.length > 0) await sub.subscribe(...names);
-    } catch (error) {
-      logger.warn('resubscribing after a Redis break failed; retrying on reconnect', { error });
-      return;
-    }
-    // Broke again meanwhile (the next 'ready' resyncs), or another resync got here first.
-    if (at !== epoch || closed || since === null || brokenSince !== since) return;
-    brokenSince = null;
-    aliveAt = sentAt;
-    for (const name of names) {
-      const channel = channels.get(name);
-      if (channel) channel.ready = Promise.resolve();
-    }
-    logger.info('Redis subscriptions restored', { channels: names.length, brokenSince: since });
-    for (const listener of [...resyncListeners]) {
-      try {
-        listener(since);
-      } catch (error) {
-        logger.error('a bus resync listener failed', { error });
-      }
-    }
-  }
-
-  async function beat(): Promise<void> {
-    pinging = true;
-    const at = epoch;
-    const sentAt = new Date();
-    try {
-      if (await settlesWithin(sub.ping(), commandTimeoutMs)) alive(sentAt, at);
-      else if (at === epoch && !closed) {
-        logger.warn('Redis subscriber did not answer a ping; reconnecting', { commandTimeoutMs });
-        sub.disconnect(true);
-      }
-    } catch {
-      // The connection broke: its 'close' starts the recovery.
-    } finally {
-      pinging = false;
-    }
-  }
-
-  function open(name: string, topic: keyof BusEvents): Channel {
-    const at = epoch;
-    const sentAt = new Date();
-    const channel: Channel = { topic, listeners: new Set(), ready: Promise.resolve() };
-    channels.set(name, channel);
-    // A failed SUBSCRIBE keeps the channel: `resync` subscribes it once Redis is back.
-    channel.ready = sub.subscribe(name).then(() => alive(sentAt, at));
-    // Listeners that joined meanwhile each see the failure; this one only keeps it from going
-    // unhandled when they have all left.
-    channel.ready.catch(() => undefined);
-    return channel;
-  }
-
-  function release(name: string) {
-    channels.delete(name);
-    const at = epoch;
-    const sentAt = new Date();
-    // Ordered after any SUBSCRIBE of the same channel on this connection; after a break nothing
-    // is left to leave, as `resync` subscribes only the channels still in use.
-    sub.unsubscribe(name).then(
-      () => alive(sentAt, at),
-      (error: unknown) => logger.debug('UNSUBSCRIBE failed', { channel: name, error }),
-    );
-  }
-
-  return {
-    async publish(topic, event) {
-      if (closed) throw new Error('The event bus is closed.');
-      const payload = encodeEvent(topic, event);
-      const names = channelsOf(topic, event).map((name) => channelPrefix + name);
-      const [only] = names;
-      await (names.length === 1 && only !== undefined
-        ? pub.publish(only, payload)
-        : pub.publishAll(payload, ...names)
-      ).catch((error: unknown) => {
-        throw busUnavailable(error);
-      });
-    },
-
-    async subscribe<K extends keyof BusEvents>(
-      topic: K,
-      scope: BusScope,
-      listener: BusListener<K>,
-      signal: AbortSignal,
-    ) {
-      if (closed) throw new Error('The event bus is closed.');
-      if (signal.aborted) return;
-      const name = channelPrefix + channelOf(topic, scope);
-      const channel = channels.get(name) ?? open(name, topic);
-      // One entry per call, so the same function subscribed twice is removed once per signal.
-      const entry: AnyListener = (event) => listener(event as BusEvents[K]);
-      channel.listeners.add(entry);
-      const leave = () => {
-        channel.listeners.delete(entry);
-        if (channel.listeners.size === 0 && channels.get(name) === channel) release(name);
-      };
-      signal.addEventListener('abort', leave, { once: true });
-      try {
-        await channel.ready;
-      } catch (error) {
-        throw busUnavailable(error);
-      }
-    },
-
-    onResync(listener, signal) {
-      if (closed || signal.aborted) return;
-      const entry = (brokenSince: Date) => listener(brokenSince);
-      resyncListeners.add(entry);
-      signal.addEventListener('abort', () => resyncListeners.delete(entry), { once: true });
-    },
-
-    counts: () => ({ received: { ...received }, malformed }),
-
-    async ping() {
-      if (closed) throw new Error('The event bus is closed.');
-      await pub.ping().catch((error: unknown) => {
-        throw busUnavailable(error);
-      });
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      channels.clear();
-      resyncListeners.clear();
-      await Promise.all([quit(pub, commandTimeoutMs), quit(sub, commandTimeoutMs)]);
-    },
-  };
+  return bus;
 }
 
 /** Resolves on the first outcome of a connection attempt: ready, failed or given up. */
@@ -331,19 +243,6 @@ function firstAttempt(client: Redis): Promise<void> {
     };
     for (const event of events) client.on(event, done);
   });
-}
-
-/** True when `promise` resolves within `ms`, false when it is still pending; rejects as it does. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** QUIT when connected (pending replies arrive first), else or when Redis does not answer, drop. */
