@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   type ExecutionArgs,
+  type ExecutionResult,
   type execute,
   GraphQLError,
-  type GraphQLFormattedError,
   getOperationAST,
   OperationTypeNode,
   type subscribe,
@@ -25,6 +26,7 @@ import type { ErrorMasking } from './error-masking.js';
 import { type Deadline, deadline, type Expiring } from './expiry.js';
 import { outcomeOf, typeOf, UNKNOWN_TYPE } from './operation-metrics.js';
 import type { SitePolicy } from './site-policy.js';
+import { nextFrame, sendFrame, streamedToSocket, withoutHttpStatus } from './socket-frames.js';
 import {
   holdWhileOpen,
   type Slot,
@@ -61,14 +63,6 @@ function refusal(data: Buffer, isBinary: boolean): string | null {
     : null;
 }
 
-/** An error as sent, without `extensions.http`: a status for HTTP responses, nothing to a socket. */
-function withoutHttpStatus(error: GraphQLError): GraphQLFormattedError {
-  const { extensions, ...formatted } = error.toJSON();
-  if (extensions === undefined || !('http' in extensions)) return error.toJSON();
-  const { http: _status, ...rest } = extensions;
-  return Object.keys(rest).length === 0 ? formatted : { ...formatted, extensions: rest };
-}
-
 /** What a connection needs of the edge to renew its token. */
 interface SessionDeps {
   readonly authenticator: Authenticator;
@@ -97,6 +91,8 @@ class Connection implements SocketSession, Expiring {
     readonly deps: SessionDeps,
     /** Numbers the socket in request ids. */
     readonly serial: number,
+    /** The socket's TCP connection, which subscription events are written to in batches. */
+    readonly tcp: Duplex,
   ) {
     this.#viewer = viewer;
     // Every subscription of the socket listens to it twice (its stream and its slot): up to the
@@ -174,16 +170,34 @@ interface EnvelopedRoot {
   readonly subscribe: typeof subscribe;
   /** The subscription's place under the user's cap, given back when its stream ends. */
   readonly slot: Slot | null;
+  /** The socket and subscription id its events are written to. */
+  readonly connection: Connection;
+  readonly id: string;
+  /** Logs the masked errors of a result with the subscription's request id. */
+  readonly report: (connection: Connection, id: string, errors: readonly GraphQLError[]) => void;
 }
 
-/** Runs a subscription; its slot is held while the stream is open and given back after. */
+/**
+ * Runs a subscription; its slot is held while the stream is open and given back after. Its events
+ * are written to the socket as they come, each a frame shared with every subscriber of the same
+ * result (`nextFrame`), rather than each serialized and sent through graphql-ws's `next`.
+ */
 async function subscribeHolding(args: ExecutionArgs) {
   const root = args.rootValue as EnvelopedRoot;
-  if (root.slot === null) return root.subscribe(args);
-  const slot = root.slot;
+  const { connection, id, slot } = root;
+  const write = (result: ExecutionResult) => {
+    if (result.errors !== undefined) root.report(connection, id, result.errors);
+    return sendFrame(connection.socket, connection.tcp, nextFrame(id, result));
+  };
+  if (slot === null) {
+    const result = await root.subscribe(args);
+    return Symbol.asyncIterator in result ? streamedToSocket(result, write) : result;
+  }
   try {
     const result = await root.subscribe(args);
-    if (Symbol.asyncIterator in result) return holdWhileOpen(result, slot);
+    if (Symbol.asyncIterator in result) {
+      return streamedToSocket(holdWhileOpen(result, slot), write);
+    }
     slot.release(); // refused before a stream began (NOT_FOUND, BAD_USER_INPUT)
     return result;
   } catch (error) {
@@ -262,6 +276,8 @@ export function attachWebSocket(
   // string per edge rather than one per socket.
   const edgeId = randomUUID();
   let sockets = 0;
+  const report = (connection: Connection, id: string, errors: readonly GraphQLError[]) =>
+    deps.masking.report(errors, `${edgeId}.${connection.serial}:${id}`);
   const wss = new WebSocketServer({
     server,
     path: '/graphql',
@@ -337,6 +353,7 @@ export function attachWebSocket(
         // The upgrade request (its headers, raw headers and stream state) would otherwise stay
         // with every socket for its whole life: only its Host header is read after this.
         const host = ctx.extra.request.headers.host || undefined;
+        const tcp = ctx.extra.request.socket;
         (ctx.extra as { request: unknown }).request = null;
         // Nor is the token sent in `connection_init` read again (a renewal sends its own).
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
@@ -347,11 +364,12 @@ export function attachWebSocket(
           host,
           deps,
           ++sockets,
+          tcp,
         );
         ctx.extra.connection = connection;
         return connection.start();
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { connection } = ctx.extra;
         if (!connection) return [new GraphQLError('Not authenticated.')];
         const { viewer, streams, host } = connection;
@@ -417,6 +435,9 @@ export function attachWebSocket(
           execute: enveloped.execute,
           subscribe: enveloped.subscribe,
           slot,
+          connection,
+          id,
+          report,
         };
         try {
           return {
@@ -432,6 +453,7 @@ export function attachWebSocket(
           throw error;
         }
       },
+      // Results of queries and mutations; subscription events go out in `subscribeHolding`.
       onNext: (ctx, id, _payload, _args, result) => {
         if (result.errors === undefined) return;
         deps.masking.report(result.errors, `${edgeId}.${ctx.extra.connection?.serial}:${id}`);

@@ -1,0 +1,132 @@
+import type { Duplex } from 'node:stream';
+import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
+import type { WebSocket } from 'ws';
+import { returnThis } from '../operations/self-iterator.js';
+
+/** An error as sent, without `extensions.http`: a status for HTTP responses, not for sockets. */
+export function withoutHttpStatus(error: GraphQLError): GraphQLFormattedError {
+  const { extensions, ...formatted } = error.toJSON();
+  if (extensions === undefined || !('http' in extensions)) return error.toJSON();
+  const { http: _status, ...rest } = extensions;
+  return Object.keys(rest).length === 0 ? formatted : { ...formatted, extensions: rest };
+}
+
+/** A result's `next` payload as graphql-ws would send it, `errors` without their HTTP status. */
+function payloadOf(result: ExecutionResult): unknown {
+  const { errors, ...rest } = result;
+  return errors === undefined ? rest : { ...rest, errors: errors.map(withoutHttpStatus) };
+}
+
+/** Distinct subscription ids whose frame is kept per result (clients mostly number theirs). */
+const MAX_FRAMES_PER_RESULT = 16;
+
+/** One result's payload as JSON text, and the frames already made of it per subscription id. */
+interface Serialized {
+  readonly text: string;
+  readonly frames: Map<string, Buffer>;
+}
+
+/**
+ * Each result's serialization. Subscribers that asked for the same thing share one result object
+ * (`shared-execution.ts`), so it is serialized once for all of them, and the subscribers that
+ * gave their subscription the same id share one frame; the entry goes with the result.
+ */
+const serialized = new WeakMap<ExecutionResult, Serialized>();
+
+/**
+ * The graphql-transport-ws `next` message that carries `result` to subscription `id`, as the
+ * bytes of one text frame.
+ */
+export function nextFrame(id: string, result: ExecutionResult): Buffer {
+  let entry = serialized.get(result);
+  if (entry === undefined) {
+    entry = { text: JSON.stringify(payloadOf(result)), frames: new Map() };
+    serialized.set(result, entry);
+  }
+  let frame = entry.frames.get(id);
+  if (frame === undefined) {
+    frame = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":${entry.text}}`);
+    if (entry.frames.size < MAX_FRAMES_PER_RESULT) entry.frames.set(id, frame);
+  }
+  return frame;
+}
+
+const TEXT = { binary: false } as const;
+
+/**
+ * Bytes a socket may have waiting in memory before a stream that writes to it waits for them to
+ * reach the kernel: a slow client holds at most this much (and one frame per subscription), and
+ * its streams' queues coalesce the rest (`UpdateQueue`).
+ */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+/** Connections corked in this tick, uncorked together once its promise jobs have run. */
+const corked = new Set<Duplex>();
+
+function uncorkAll(): void {
+  for (const connection of corked) connection.uncork();
+  corked.clear();
+}
+
+/**
+ * Holds `connection`'s writes until this tick's promise jobs have run, so that the frames a
+ * socket gets in one go (the last state, then `complete`; several subscriptions' events) leave
+ * in one system call rather than one each.
+ */
+function corkForTick(connection: Duplex): void {
+  if (corked.has(connection)) return;
+  if (corked.size === 0) process.nextTick(uncorkAll);
+  connection.cork();
+  corked.add(connection);
+}
+
+/**
+ * Writes `frame` as a text message on `socket`, whose TCP connection is `connection`. The promise,
+ * made only when the socket already has `HIGH_WATER_BYTES` waiting, resolves once the frame has
+ * been written (or the socket has closed).
+ */
+export function sendFrame(
+  socket: WebSocket,
+  connection: Duplex,
+  frame: Buffer,
+): Promise<void> | undefined {
+  if (socket.readyState !== socket.OPEN) return undefined;
+  corkForTick(connection);
+  if (socket.bufferedAmount < HIGH_WATER_BYTES) {
+    socket.send(frame, TEXT);
+    return undefined;
+  }
+  return new Promise((resolve) => socket.send(frame, TEXT, () => resolve()));
+}
+
+/**
+ * `source` as the stream graphql-ws runs: each result is written to the socket by `write` as it
+ * comes, and the stream itself yields nothing; it ends, fails or is returned as `source` does.
+ * graphql-ws then sends `complete` or `error` after the last frame, as it would have.
+ */
+export function streamedToSocket(
+  source: AsyncIterable<ExecutionResult>,
+  write: (result: ExecutionResult) => Promise<void> | undefined,
+): AsyncGenerator<never> {
+  const iterator = source[Symbol.asyncIterator]();
+  const generator: AsyncGenerator<never> = {
+    async next() {
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) return { done: true, value: undefined };
+        const pending = write(step.value);
+        if (pending !== undefined) await pending;
+      }
+    },
+    async return() {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error?: unknown) {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: returnThis,
+  };
+  return generator;
+}
