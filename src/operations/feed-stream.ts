@@ -65,6 +65,11 @@ export class FeedStream {
     if (replaying) this.#chain(record.id, () => replaying);
   }
 
+  /** The stream's signal aborted (its request or socket ended): the stream ends. */
+  handleEvent(): void {
+    this.queue.close();
+  }
+
   /** Starts the stream of `current`'s operation with every revision after `afterRevision`. */
   resume(current: OperationRecord, afterRevision: number): void {
     const { id } = current;

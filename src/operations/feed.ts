@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { periodic } from '../runner/periodic.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { Audience } from './feed-audience.js';
-import { FeedStream } from './feed-stream.js';
+import { FeedStream, type GapFiller } from './feed-stream.js';
 import type { OperationRecord } from './model.js';
 import { ALL, type BusScope, type EventBus, type OperationStore } from './ports.js';
 import { isDone, type OperationStatus } from './status.js';
@@ -66,6 +66,9 @@ const LOG_READS_AT_ONCE = 2;
 /** How far back a log re-read reaches beyond the break, for writers' clocks and commit lag. */
 const CLOCK_MARGIN_MS = 2_000;
 
+/** The filter of a single operation's stream: its audience already is that operation. */
+const acceptAll = (): boolean => true;
+
 /** The audience key of a scope, unique per scope. */
 function keyOf(scope: BusScope): string {
   if ('operation' in scope) return `operation:${scope.operation}`;
@@ -91,12 +94,20 @@ export class LiveFeed implements Feed {
   #stopRecheck = () => {};
   #open = 0;
   readonly #logTurns = pLimit(LOG_READS_AT_ONCE);
+  /** Where every stream fills its gaps from: one for the feed, not one per stream. */
+  readonly #gaps: GapFiller;
 
   constructor(store: OperationStore, bus: EventBus, logger: Logger, options: FeedOptions) {
     this.#store = store;
     this.#bus = bus;
     this.#logger = logger;
     this.#options = options;
+    this.#gaps = {
+      store,
+      logger,
+      signal: this.#life.signal,
+      read: (read) => this.#readLog(read),
+    };
   }
 
   /** Starts recovering from bus breaks and, with `recheckMs`, re-reading the log. */
@@ -147,7 +158,7 @@ export class LiveFeed implements Feed {
     // be lost. Revisions at or below what was delivered are dropped. A malformed id still pays
     // for the same subscription and read as a foreign or missing one.
     const key = id ?? '';
-    const stream = await this.#openStream({ operation: key }, true, () => true, signal);
+    const stream = await this.#openStream({ operation: key }, true, acceptAll, signal);
     const snapshot = await this.#store.get(key).catch((error: unknown) => {
       stream.queue.close();
       throw error;
@@ -207,28 +218,18 @@ export class LiveFeed implements Feed {
     }
     const joined = audience;
     this.#open++;
-    const stream = new FeedStream(
-      {
-        store: this.#store,
-        logger: this.#logger,
-        signal: this.#life.signal,
-        read: (read) => this.#readLog(read),
-      },
-      completeOnTerminal,
-      accept,
-      () => {
-        this.#open--;
-        signal.removeEventListener('abort', onAbort);
-        joined.streams.delete(stream);
-        if (joined.streams.size === 0 && this.#audiences.get(key) === joined) {
-          this.#audiences.delete(key);
-          joined.close();
-        }
-      },
-    );
-    const onAbort = () => stream.queue.close();
+    const stream = new FeedStream(this.#gaps, completeOnTerminal, accept, () => {
+      this.#open--;
+      signal.removeEventListener('abort', stream);
+      joined.streams.delete(stream);
+      if (joined.streams.size === 0 && this.#audiences.get(key) === joined) {
+        this.#audiences.delete(key);
+        joined.close();
+      }
+    });
     joined.streams.add(stream);
-    signal.addEventListener('abort', onAbort, { once: true });
+    // The stream is its own listener (`handleEvent`): no closure per stream.
+    signal.addEventListener('abort', stream, { once: true });
     if (signal.aborted) stream.queue.close();
     try {
       await joined.live;

@@ -197,6 +197,9 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
         this.close();
         continue;
       }
+      // Everything is read: an idle stream keeps no slots (length 0 frees the array's store).
+      this.items.length = 0;
+      this.head = 0;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });

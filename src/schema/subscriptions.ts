@@ -1,6 +1,5 @@
 import { NotFoundError, SubscriberTooSlowError, ValidationError } from '../operations/errors.js';
 import type { OperationRecord } from '../operations/model.js';
-import { returnThis } from '../operations/self-iterator.js';
 import { isDone } from '../operations/status.js';
 import { builder } from './builder.js';
 import { badUserInput, notFound, subscriberTooSlow } from './codes.js';
@@ -21,18 +20,38 @@ function sending(
   return op;
 }
 
-/** The feed's stream, with a reader cut off for falling behind told so in GraphQL's form. */
+/**
+ * The feed's stream, with a reader cut off for falling behind told so in GraphQL's form. A class,
+ * so an idle subscription holds one small object rather than closures.
+ */
+class WithErrorCodes implements AsyncIterableIterator<OperationRecord> {
+  readonly #stream: AsyncIterableIterator<OperationRecord>;
+
+  constructor(stream: AsyncIterableIterator<OperationRecord>) {
+    this.#stream = stream;
+  }
+
+  next(): Promise<IteratorResult<OperationRecord>> {
+    return this.#stream.next().catch(withErrorCode);
+  }
+
+  async return(): Promise<IteratorResult<OperationRecord>> {
+    return (await this.#stream.return?.()) ?? { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+function withErrorCode(error: unknown): never {
+  throw error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error;
+}
+
 function withErrorCodes(
   stream: AsyncIterableIterator<OperationRecord>,
 ): AsyncIterableIterator<OperationRecord> {
-  return {
-    next: () =>
-      stream.next().catch((error: unknown) => {
-        throw error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error;
-      }),
-    return: async () => (await stream.return?.()) ?? { done: true, value: undefined },
-    [Symbol.asyncIterator]: returnThis,
-  };
+  return new WithErrorCodes(stream);
 }
 
 builder.subscriptionType({

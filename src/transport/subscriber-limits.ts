@@ -1,5 +1,4 @@
 import { GraphQLError } from 'graphql';
-import { returnThis } from '../operations/self-iterator.js';
 import { ErrorCode } from '../schema/codes.js';
 
 /** A place taken under a cap; giving it back twice is harmless. */
@@ -34,29 +33,54 @@ class PerUser {
     private readonly onRefused: () => void,
   ) {}
 
-  take(userId: string): Slot | null {
+  take(userId: string): boolean {
     const held = this.counts.get(userId) ?? 0;
     if (held >= this.max) {
       this.onRefused();
-      return null;
+      return false;
     }
     this.counts.set(userId, held + 1);
     this.total++;
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.total--;
-        const left = (this.counts.get(userId) ?? 1) - 1;
-        if (left === 0) this.counts.delete(userId);
-        else this.counts.set(userId, left);
-      },
-    };
+    return true;
+  }
+
+  give(userId: string): void {
+    this.total--;
+    const left = (this.counts.get(userId) ?? 1) - 1;
+    if (left === 0) this.counts.delete(userId);
+    else this.counts.set(userId, left);
   }
 
   of(userId: string): number {
     return this.counts.get(userId) ?? 0;
+  }
+}
+
+/**
+ * A place taken from a `PerUser` counter; with `until`, given back at the latest when it aborts
+ * (the slot is its listener: `handleEvent`). A class rather than closures: every idle socket and
+ * subscription holds one.
+ */
+class HeldSlot implements Slot {
+  #released = false;
+
+  constructor(
+    private readonly counter: PerUser,
+    private readonly userId: string,
+    private readonly until: AbortSignal | null,
+  ) {
+    until?.addEventListener('abort', this, { once: true });
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.until?.removeEventListener('abort', this);
+    this.counter.give(this.userId);
+  }
+
+  handleEvent(): void {
+    this.release();
   }
 }
 
@@ -82,7 +106,7 @@ export class SubscriberLimits {
 
   /** A connection slot for `userId`, or null when the user holds the most allowed. */
   openSocket(userId: string): Slot | null {
-    return this.sockets.take(userId);
+    return this.sockets.take(userId) ? new HeldSlot(this.sockets, userId, null) : null;
   }
 
   /**
@@ -90,15 +114,8 @@ export class SubscriberLimits {
    * socket ended); null when the user holds the most allowed.
    */
   openSubscription(userId: string, until: AbortSignal): Slot | null {
-    if (until.aborted) return null;
-    const slot = this.subscriptions.take(userId);
-    if (slot === null) return null;
-    const release = () => {
-      until.removeEventListener('abort', release);
-      slot.release();
-    };
-    until.addEventListener('abort', release, { once: true });
-    return { release };
+    if (until.aborted || !this.subscriptions.take(userId)) return null;
+    return new HeldSlot(this.subscriptions, userId, until);
   }
 
   /** What `userId` holds, or everyone together when no user is given. */
@@ -127,29 +144,46 @@ export function tooManySubscriptions(max: number, httpStatus?: number): GraphQLE
  * or returned early (a client's `complete`, a closed socket), even before its first `next`.
  */
 export function holdWhileOpen<T>(source: AsyncIterable<T>, slot: Slot): AsyncGenerator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  const settle = (result: IteratorResult<T>) => {
-    if (result.done) slot.release();
-    return result;
-  };
-  const fail = (error: unknown): never => {
-    slot.release();
+  return new HeldStream(source[Symbol.asyncIterator](), slot);
+}
+
+/** `holdWhileOpen`'s generator: a class, so an idle stream holds one small object. */
+class HeldStream<T> implements AsyncGenerator<T> {
+  readonly #iterator: AsyncIterator<T>;
+  readonly #slot: Slot;
+
+  constructor(iterator: AsyncIterator<T>, slot: Slot) {
+    this.#iterator = iterator;
+    this.#slot = slot;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return this.#iterator.next().then(
+      (result) => {
+        if (result.done) this.#slot.release();
+        return result;
+      },
+      (error: unknown) => {
+        this.#slot.release();
+        throw error;
+      },
+    );
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.#slot.release();
+    const result = await this.#iterator.return?.(value);
+    return result ?? { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.#slot.release();
+    if (this.#iterator.throw) return this.#iterator.throw(error);
+    await this.#iterator.return?.();
     throw error;
-  };
-  const generator: AsyncGenerator<T> = {
-    next: () => iterator.next().then(settle, fail),
-    async return(value?: unknown) {
-      slot.release();
-      const result = await iterator.return?.(value);
-      return result ?? { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      slot.release();
-      if (iterator.throw) return iterator.throw(error);
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]: returnThis,
-  };
-  return generator;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

@@ -4,8 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics/metrics.js';
-import { returnThis } from '../operations/self-iterator.js';
-import type { OperationsService } from '../operations/service.js';
+import type { HistoryReader, OperationsService } from '../operations/service.js';
 import type { WatchLinks } from '../operations/watch-links.js';
 import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
 import type { Context, SocketSession } from '../schema/context.js';
@@ -153,23 +152,37 @@ class HttpStream implements EventStreamState {
 }
 
 /**
- * Yields what `source` yields until `expiresAt()` (read per event: a renewed socket moves it); an
- * event arriving later ends it instead.
+ * Yields what `source` yields until the viewer's token expires (read per event from the socket's
+ * session, which a renewal moves); an event arriving later ends it instead. A class with its
+ * methods on the prototype: an idle subscription holds one small object, not closures.
  */
-function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: () => Date): AsyncIterableIterator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  const end = async (): Promise<IteratorResult<T>> => {
-    await iterator.return?.();
+class UntilExpiry<T> implements AsyncIterableIterator<T> {
+  readonly #iterator: AsyncIterator<T>;
+  readonly #viewer: Viewer;
+  readonly #session: SocketSession | null;
+
+  constructor(source: AsyncIterable<T>, viewer: Viewer, session: SocketSession | null) {
+    this.#iterator = source[Symbol.asyncIterator]();
+    this.#viewer = viewer;
+    this.#session = session;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return this.#iterator.next().then((item) => (item.done || this.#open() ? item : this.return()));
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    await this.#iterator.return?.();
     return { done: true, value: undefined };
-  };
-  return {
-    async next() {
-      const item = await iterator.next();
-      return item.done || Date.now() < expiresAt().getTime() ? item : end();
-    },
-    return: end,
-    [Symbol.asyncIterator]: returnThis,
-  };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #open(): boolean {
+    return Date.now() < (this.#session?.viewer ?? this.#viewer).expiresAt.getTime();
+  }
 }
 
 /**
@@ -183,11 +196,21 @@ function useExpiryCutoff(): Plugin<ServerContext> {
       onSubscribeResult({ args, result, setResult }) {
         const { viewer, session } = args.contextValue as Partial<Context>;
         if (viewer && isAsyncIterable(result)) {
-          setResult(untilExpiry(result, () => (session?.viewer ?? viewer).expiresAt));
+          setResult(new UntilExpiry(result, viewer, session ?? null));
         }
       },
     }),
   };
+}
+
+/**
+ * `streamSignal` of a socket's context, called as its method: the socket's signal, which yoga
+ * copied into the context from the edge's (`ServerContext.socketSignal`). One function for every
+ * subscription rather than a closure each.
+ */
+function socketStreamSignal(this: ServerContext): AbortSignal {
+  if (this.socketSignal === undefined) throw new Error('Not a socket context.');
+  return this.socketSignal;
 }
 
 /** Too many requests: an SSE subscription over the user's cap. */
@@ -277,6 +300,17 @@ export function createYogaApp(options: YogaOptions): YogaApp {
   const viewers = new WeakMap<Request, Viewer>();
   const eventStreams = new WeakMap<Request, EventStreamState>();
   const { masking } = options;
+  // One reader of transition logs per socket rather than per operation on it: it only batches
+  // the pages asked for in one tick, and an idle subscription would hold its own for its life.
+  const histories = new WeakMap<SocketSession, HistoryReader>();
+  const historyOf = (session: SocketSession): HistoryReader => {
+    let reader = histories.get(session);
+    if (reader === undefined) {
+      reader = operations.historyReader();
+      histories.set(session, reader);
+    }
+    return reader;
+  };
   // One base URL per Host header rather than one per request and subscription (read only by
   // `createWatchLink`); a few distinct hosts are kept, any others are made afresh each time.
   const bases = new Map<string, URL>();
@@ -347,14 +381,15 @@ export function createYogaApp(options: YogaOptions): YogaApp {
     context: (initial) => {
       const socketSignal = initial.socketSignal;
       if (initial.socketViewer && socketSignal) {
+        const session = initial.socketSession ?? null;
         return {
           viewer: initial.socketViewer,
           operations,
-          history: operations.historyReader(),
+          history: session === null ? operations.historyReader() : historyOf(session),
           watchLinks,
           publicBase: base(initial.socketHost),
-          session: initial.socketSession ?? null,
-          streamSignal: () => socketSignal,
+          session,
+          streamSignal: socketStreamSignal,
         };
       }
       const viewer = viewers.get(initial.request);
