@@ -10,12 +10,21 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import ts from 'typescript';
 import { mintToken } from '../src/auth/jwt.js';
 import { type Bar, renderChart, type Series } from './lib/chart.js';
 import type { LoadOptions } from './load.js';
@@ -109,16 +118,64 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** The newest modification time (ms) of `path`, a file or every file under a directory. */
+function newest(path: string): number {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let latest = stat.mtimeMs;
+  for (const name of readdirSync(path, { recursive: true, encoding: 'utf8' })) {
+    latest = Math.max(latest, statSync(join(path, name)).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * Builds the checkout in `dir` (`npm run build`) unless its dist/main.js is newer than its sources:
+ * the servers run `node dist/main.js` as `npm start` does in production. Under tsx, the
+ * transpiler's loader and its caches add tens of MiB at start and kilobytes per subscription.
+ */
+function ensureBuilt(dir: string): void {
+  const built = newest(join(dir, 'dist', 'main.js'));
+  const sources = Math.max(
+    ...['src', 'package.json', 'tsconfig.json', 'vite.config.ts'].map((name) =>
+      newest(join(dir, name)),
+    ),
+  );
+  if (built > sources) return;
+  process.stderr.write(`building ${dir} (npm run build)...\n`);
+  const result = spawnSync('npm', ['run', 'build'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (result.status !== 0) throw new Error(`npm run build failed in ${dir}`);
+}
+
+/**
+ * bench/limit-server.ts as plain JavaScript, written where Node resolves `ws` from this checkout's
+ * node_modules: the limit runs on bare Node too, or the comparison would charge it tsx's cost.
+ */
+function limitScript(): string {
+  const source = join(root, 'bench', 'limit-server.ts');
+  const output = join(root, 'node_modules', '.cache', 'longrun-bench', 'limit-server.mjs');
+  if (newest(output) > newest(source)) return output;
+  const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  mkdirSync(dirname(output), { recursive: true });
+  writeFileSync(output, outputText);
+  return output;
+}
+
 /** Starts one target on a free port with a fresh data directory; resolves once /readyz answers. */
 async function startServer(target: Target, scenario: Scenario): Promise<Running> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
-  const script = target === 'limit' ? 'bench/limit-server.ts' : 'src/main.ts';
-  // One folder per server: each of its threads (tsx's loader has one) writes a profile there.
+  const script = target === 'limit' ? limitScript() : 'dist/main.js';
   const profileDir = join(profiles, `${target}-${scenario}-${Date.now()}`);
   const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...flags, script], {
     cwd: target === 'baseline' && baselineDir !== null ? baselineDir : root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
@@ -354,10 +411,11 @@ function document(rows: readonly Row[], command: string): string {
 
 Produced by \`${command}\` (bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}; regenerate it
 the same way. Each scenario runs on a freshly started server: \`limit\` is bench/limit-server.ts, a
-minimal raw-\`ws\` server that recognises the same requests by name and writes one pre-serialized
+minimal raw-\`ws\` server, also run on bare Node, that recognises the same requests by name and writes one pre-serialized
 frame per subscriber (no GraphQL, no store, no authentication: what Node and \`ws\` cost on this
-machine), and \`longrun\` is \`src/main.ts\` with \`NODE_ENV=production\` on a fresh SQLite file, the
-per-owner quotas lifted through the environment because one user drives all the load. The load
+machine), and \`longrun\` is \`node dist/main.js\` as \`npm start\` runs it (the bench builds the
+checkout first when its sources are newer than dist/) with \`NODE_ENV=production\` on a fresh
+SQLite file, the per-owner quotas lifted through the environment because one user drives all the load. The load
 comes from a separate process (bench/load.ts): graphql-transport-ws over raw \`ws\` sockets and
 GraphQL over keep-alive HTTP, tokens signed with the key the server was given.
 
@@ -399,6 +457,8 @@ shared peer benchmark: [peer-benchmarks.md](peer-benchmarks.md).
 `;
 }
 
+if (targets.includes('project')) ensureBuilt(root);
+if (baselineDir !== null) ensureBuilt(baselineDir);
 const rows: Row[] = [];
 for (const scenario of scenarios) {
   if (scenario === 'fanout') {
