@@ -26,22 +26,25 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
 import { mintToken } from '../src/auth/jwt.js';
+import { encodeCursor } from '../src/operations/cursor.js';
 import { type Bar, renderChart, type Series } from './lib/chart.js';
 import type { LoadOptions } from './load.js';
+import { RARE_KIND, seedOperations } from './seed.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['fanout', 'mutations', 'idlemem', 'dashboard'] as const;
+const SCENARIOS = ['fanout', 'mutations', 'idlemem', 'dashboard', 'listing'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const TARGETS = ['limit', 'baseline', 'project'] as const;
 type Target = (typeof TARGETS)[number];
 
-const USAGE = `Usage: npm run bench -- [fanout|mutations|idlemem|dashboard ...] [options]
+const USAGE = `Usage: npm run bench -- [fanout|mutations|idlemem|dashboard|listing ...] [options]
   --subs 100,1000,5000   fanout sockets (each watching --ops operations); idlemem sockets (default 5000)
   --ops 5                operations cancelled one by one in fanout
   --dashboard-ops 1000   operations reporting progress 10/s in dashboard
   --feeds 50             admin operationsUpdated subscribers in dashboard
-  --duration 10          seconds of load in mutations and dashboard
+  --duration 10          seconds of load in mutations (dashboard: 30)
   --conns 32             HTTP clients in mutations
+  --stores 10000,1000000 operations seeded into the store before listing (one server each)
   --quick                small sizes and short runs (a look, not figures to keep)
   --targets limit,project
   --baseline <dir>       also run another checkout (e.g. main before a change): before/after in one run
@@ -58,6 +61,7 @@ const { values, positionals } = parseArgs({
     feeds: { type: 'string' },
     duration: { type: 'string' },
     conns: { type: 'string', default: '32' },
+    stores: { type: 'string' },
     quick: { type: 'boolean', default: false },
     targets: { type: 'string', default: 'limit,project' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -87,10 +91,13 @@ const quick = values.quick;
 const numbers = (text: string | undefined) => text?.split(',').map(Number);
 const fanoutSubs = numbers(values.subs) ?? (quick ? [100] : [100, 1000, 5000]);
 const idleSubs = numbers(values.subs) ?? [quick ? 1000 : 5000];
+const storeSizes = numbers(values.stores) ?? (quick ? [1_000, 100_000] : [10_000, 1_000_000]);
 const sizes = {
   ops: Number(values.ops),
   conns: Number(values.conns),
   duration: Number(values.duration ?? (quick ? 3 : 10)),
+  // Long enough for a trend in memory to show.
+  dashboardDuration: Number(values.duration ?? (quick ? 3 : 30)),
   dashboardOps: Number(values['dashboard-ops'] ?? (quick ? 200 : 1000)),
   feeds: Number(values.feeds ?? (quick ? 10 : 50)),
 };
@@ -99,6 +106,7 @@ const jwtSecret = randomBytes(32).toString('base64url');
 const key = createSecretKey(Buffer.from(jwtSecret, 'utf8'));
 const token = mintToken({ sub: 'bench-user', ttlSec: 3600 }, key, 'HS256');
 const adminToken = mintToken({ sub: 'bench-admin', admin: true, ttlSec: 3600 }, key, 'HS256');
+const metricsToken = randomBytes(24).toString('base64url');
 const profiles = join(root, 'bench', 'profiles');
 
 function freePort(): Promise<number> {
@@ -115,7 +123,11 @@ function freePort(): Promise<number> {
 interface Running {
   readonly pid: number;
   readonly url: string;
-  stop(): Promise<void>;
+  /** From the spawn to the first ready answer of /readyz. */
+  readonly readyMs: number;
+  /** The last few KB the server wrote to stderr. */
+  log(): string;
+  stop(keepData?: boolean): Promise<void>;
 }
 
 /** The newest modification time (ms) of `path`, a file or every file under a directory. */
@@ -167,10 +179,19 @@ function limitScript(): string {
   return output;
 }
 
-/** Starts one target on a free port with a fresh data directory; resolves once /readyz answers. */
-async function startServer(target: Target, scenario: Scenario): Promise<Running> {
+const newDataDir = () => mkdtempSync(join(tmpdir(), 'longrun-bench-'));
+
+/**
+ * Starts one target on a free port, its store in `dataDir` (a fresh one by default); resolves
+ * once /readyz answers. `stop` removes the data directory unless asked to keep it.
+ */
+async function startServer(
+  target: Target,
+  scenario: Scenario,
+  dataDir = newDataDir(),
+): Promise<Running> {
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'longrun-bench-'));
+  const spawnedAt = performance.now();
   const script = target === 'limit' ? limitScript() : 'dist/main.js';
   const profileDir = join(profiles, `${target}-${scenario}-${Date.now()}`);
   const flags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -185,6 +206,7 @@ async function startServer(target: Target, scenario: Scenario): Promise<Running>
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       JWT_SECRET: jwtSecret,
+      METRICS_TOKEN: metricsToken,
       DATA_DIR: dataDir,
       DATABASE_URL: join(dataDir, 'bench.sqlite'),
       // One bench user drives all the load: lift the per-owner quotas and caps.
@@ -225,12 +247,14 @@ async function startServer(target: Target, scenario: Scenario): Promise<Running>
   return {
     pid: child.pid ?? 0,
     url,
-    async stop() {
+    readyMs: performance.now() - spawnedAt,
+    log: () => log,
+    async stop(keepData = false) {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -263,27 +287,66 @@ interface Row {
   readonly results: Partial<Record<Target, Figures | { error: string }>>;
 }
 
-async function measure(scenario: Scenario, subs: number, ops: number, size: string): Promise<Row> {
+/**
+ * Starts `target` on a store holding `count` seeded operations: a first start migrates a fresh
+ * file, the rows go in straight through SQLite (bench/seed.ts), then the server starts on it.
+ */
+async function startSeeded(target: Target, count: number) {
+  const dataDir = newDataDir();
+  const first = await startServer(target, 'listing', dataDir);
+  await first.stop(true);
+  const seedStart = performance.now();
+  const seeded = seedOperations(join(dataDir, 'bench.sqlite'), count, 'bench-user');
+  const seedSec = (performance.now() - seedStart) / 1000;
+  process.stderr.write(
+    `  listing: ${count.toLocaleString('en-US')} operations seeded in ${seedSec.toFixed(1)} s\n`,
+  );
+  const server = await startServer(target, 'listing', dataDir);
+  return {
+    server,
+    listing: {
+      deepOwn: encodeCursor(seeded.deepOwn),
+      deepAll: encodeCursor(seeded.deepAll),
+      rareKind: RARE_KIND,
+    },
+  };
+}
+
+async function measure(
+  scenario: Scenario,
+  subs: number,
+  ops: number,
+  size: string,
+  seed = 0,
+): Promise<Row> {
   const results: Row['results'] = {};
-  for (const target of targets) {
+  // The limit has no store to list.
+  for (const target of targets.filter((t) => scenario !== 'listing' || t !== 'limit')) {
     process.stderr.write(`${scenario} ${size}: ${target}...\n`);
     let server: Running | null = null;
     try {
-      server = await startServer(target, scenario);
-      results[target] = await runLoad({
+      let listing: LoadOptions['listing'];
+      if (scenario === 'listing') ({ server, listing } = await startSeeded(target, seed));
+      else server = await startServer(target, scenario);
+      const figures = await runLoad({
+        listing,
         scenario,
         url: server.url,
         token,
         adminToken,
+        metricsToken,
         serverPid: server.pid,
         subs,
         ops,
         conns: sizes.conns,
-        duration: sizes.duration,
+        duration: scenario === 'dashboard' ? sizes.dashboardDuration : sizes.duration,
       });
+      results[target] = { ...figures, readyMs: Math.round(server.readyMs) };
     } catch (error) {
       results[target] = { error: error instanceof Error ? error.message : String(error) };
       process.stderr.write(`  failed: ${results[target].error}\n`);
+      const log = server?.log().trim();
+      if (log) process.stderr.write(`  the server's last words:\n${log}\n`);
     } finally {
       await server?.stop();
     }
@@ -316,11 +379,32 @@ const MEASURES: Record<Scenario, readonly [key: string, label: string, lowerIsBe
     ],
     dashboard: [
       ['eventsPerSec', 'delivered events/s', false],
+      ['eventsPerFeedPerSec', 'events/s per feed', false],
+      ['changesPerSec', 'changes committed/s', false],
+      ['offeredChangesPerSec', 'changes offered/s', false],
       ['p50', 'latency p50 (ms)', true],
       ['p99', 'latency p99 (ms)', true],
       ['cancelledMissed', 'CANCELLED missed', true],
+      ['cancelAllSec', 'cancel all, until every CANCELLED is seen (s)', true],
+      ['serverCpuSec', 'server CPU while measured (s)', true],
       ['rssStartMiB', 'RSS at start (MiB)', true],
       ['rssEndMiB', 'RSS at end (MiB)', true],
+      ['rssPeakMiB', 'RSS peak (MiB)', true],
+      ['rssSlopeMiBPerMin', 'RSS trend (MiB/min)', true],
+    ],
+    listing: [
+      ['readyMs', 'start until ready (ms)', true],
+      ['ownFirstMs', 'own, first page (ms)', true],
+      ['ownDeepMs', 'own, half-way by cursor (ms)', true],
+      ['allFirstMs', 'admin, first page (ms)', true],
+      ['allDeepMs', 'admin, half-way by cursor (ms)', true],
+      ['ownSucceededMs', 'own, status SUCCEEDED (ms)', true],
+      ['ownActiveMs', 'own, status PENDING/RUNNING/CANCELLING (ms)', true],
+      ['allRareKindMs', 'admin, a kind 1 in 1,000 has (ms)', true],
+      ['ownCountedMs', 'own, first page with totalCount (ms)', true],
+      ['metricsMs', '/metrics scrape (ms)', true],
+      ['idleCpuPct', 'CPU while idle (%)', true],
+      ['rssMiB', 'RSS (MiB)', true],
     ],
   };
 
@@ -338,11 +422,7 @@ function ratio(row: Row, key: string, target: Target = 'project'): number {
 }
 
 function table(rows: readonly Row[]): string {
-  const names: Record<Target, string> = {
-    limit: 'limit',
-    baseline: 'baseline',
-    project: 'longrun',
-  };
+  const names = NAMES;
   const compared = targets.filter((target) => target !== 'limit');
   const lines = [
     `| scenario | measure | ${targets.map((t) => names[t]).join(' | ')} | ${compared.map((t) => `${names[t]} / limit`).join(' | ')} |`,
@@ -369,6 +449,69 @@ function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
+const NAMES: Record<Target, string> = { limit: 'limit', baseline: 'baseline', project: 'longrun' };
+
+/**
+ * A figure of a row, scaled: fanout latencies per subscription (a p99 over S subscribers grows
+ * with S when each costs the same), everything else as measured.
+ */
+function scaled(row: Row, target: Target, key: string): number {
+  const figures = row.results[target];
+  if (!figures || 'error' in figures) return Number.NaN;
+  const value = figures[key];
+  if (typeof value !== 'number') return Number.NaN;
+  return row.scenario === 'fanout' && key === 'firstP99'
+    ? (value * 1000) / Number(row.size)
+    : value;
+}
+
+/**
+ * How figures grow with size, within one run: fanout at 5,000 sockets against 1,000 (per
+ * subscription, the p99 and events/s should stay within 20%), listing on the largest store
+ * against the smallest (O(page) reads stay near x1).
+ */
+function scaling(rows: readonly Row[]): string {
+  const pairs: [Row, Row, readonly [string, string][]][] = [];
+  const fanout = rows.filter((row) => row.scenario === 'fanout');
+  const small = fanout.find((row) => row.size === '1000') ?? fanout[0];
+  const large = fanout.at(-1);
+  if (small && large && small !== large) {
+    pairs.push([
+      small,
+      large,
+      [
+        ['firstP99', 'CANCELLING p99 per subscription (µs)'],
+        ['eventsPerSec', 'events/s'],
+        ['cpuUsPerEvent', 'server CPU per event (µs)'],
+      ],
+    ]);
+  }
+  const listing = rows.filter((row) => row.scenario === 'listing');
+  const [fewest, most] = [listing[0], listing.at(-1)];
+  if (fewest && most && fewest !== most) {
+    pairs.push([fewest, most, MEASURES.listing.map(([key, label]) => [key, label] as const)]);
+  }
+  const lines = [
+    '| comparison | measure | server | smaller | larger | larger / smaller | within 20% |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const [a, b, measures] of pairs) {
+    for (const [key, label] of measures) {
+      for (const target of targets) {
+        const x = scaled(a, target, key);
+        const y = scaled(b, target, key);
+        if (Number.isNaN(x) || Number.isNaN(y)) continue;
+        const r = x === 0 ? Number.NaN : y / x;
+        const verdict = Number.isNaN(r) ? '-' : Math.abs(r - 1) <= 0.2 ? 'yes' : 'no';
+        lines.push(
+          `| ${a.scenario} ${b.size} vs ${a.size} | ${label} | ${NAMES[target]} | ${format(x)} | ${format(y)} | ${Number.isNaN(r) ? '-' : `x${r.toFixed(2)}`} | ${verdict} |`,
+        );
+      }
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** The bars of the chart: each headline measure as a cost factor against the limit. */
 function bars(rows: readonly Row[]): Bar[] {
   const headline: Record<Scenario, readonly [string, string, boolean][]> = {
@@ -385,6 +528,8 @@ function bars(rows: readonly Row[]): Bar[] {
       ['eventsPerSec', 'delivered events/s', false],
       ['p99', 'latency p99', true],
     ],
+    // Against a store 100 times smaller, not against the limit (see scaling()).
+    listing: [],
   };
   return rows.flatMap((row) =>
     headline[row.scenario].map(([key, label, lowerIsBetter]) => {
@@ -437,7 +582,7 @@ ${table(rows)}
   ${sizes.duration} s; every request counts, durable SQLite writes for longrun.
 - **idlemem**: server RSS growth per idle socket holding one \`operationUpdated\` subscription.
 - **dashboard**: ${sizes.dashboardOps} RUNNING operations each reporting progress ten times a
-  second, ${sizes.feeds} admin sockets following \`operationsUpdated\` for ${sizes.duration} s:
+  second, ${sizes.feeds} admin sockets following \`operationsUpdated\` for ${sizes.dashboardDuration} s:
   delivered events/s, latency from an event's \`updatedAt\` to its arrival, server RSS each
   second; then every operation is cancelled and each subscriber must see every CANCELLED.
 
@@ -467,6 +612,10 @@ for (const scenario of scenarios) {
     for (const subs of idleSubs) rows.push(await measure(scenario, subs, 1, `@${subs}`));
   } else if (scenario === 'mutations') {
     rows.push(await measure(scenario, 0, 0, `${sizes.conns} clients`));
+  } else if (scenario === 'listing') {
+    for (const count of storeSizes) {
+      rows.push(await measure(scenario, 0, 0, `@${count.toLocaleString('en-US')}`, count));
+    }
   } else {
     rows.push(
       await measure(scenario, sizes.feeds, sizes.dashboardOps, `${sizes.dashboardOps} ops`),
@@ -474,6 +623,18 @@ for (const scenario of scenarios) {
   }
 }
 process.stdout.write(`\n${table(rows)}\n`);
+for (const row of rows.filter((r) => r.scenario === 'dashboard')) {
+  for (const target of targets) {
+    const figures = row.results[target];
+    if (figures && !('error' in figures) && Array.isArray(figures.rssMiB)) {
+      process.stdout.write(
+        `dashboard ${NAMES[target]} RSS each second (MiB): ${figures.rssMiB.map((v) => v.toFixed(0)).join(' ')}\n`,
+      );
+    }
+  }
+}
+const grown = scaling(rows);
+if (grown !== '') process.stdout.write(`\n${grown}\n`);
 for (const row of rows) {
   for (const target of targets) {
     const figures = row.results[target];

@@ -11,12 +11,14 @@ import WebSocket from 'ws';
 import { cpuSecondsOf, maximum, percentile, rssOf } from './lib/stats.js';
 
 export interface LoadOptions {
-  readonly scenario: 'fanout' | 'mutations' | 'idlemem' | 'dashboard';
+  readonly scenario: 'fanout' | 'mutations' | 'idlemem' | 'dashboard' | 'listing';
   /** `http://host:port/graphql` */
   readonly url: string;
   /** Bearer tokens: a user's and an admin's. */
   readonly token: string;
   readonly adminToken: string;
+  /** The bearer token of /metrics. */
+  readonly metricsToken: string;
   /** The server's pid, for RSS and CPU readings. */
   readonly serverPid: number;
   /** Sockets (fanout, idlemem) or feed subscribers (dashboard). */
@@ -27,12 +29,20 @@ export interface LoadOptions {
   readonly conns: number;
   /** Seconds of load (mutations, dashboard). */
   readonly duration: number;
+  /** Cursors into a seeded store (listing): half-way down the user's and everyone's operations. */
+  readonly listing?: {
+    readonly deepOwn: string;
+    readonly deepAll: string;
+    readonly rareKind: string;
+  };
 }
 
 const START = `mutation Start($input: StartOperationInput!) { startOperation(input: $input) { __typename ... on StartOperationSuccess { operation { id status revision } } } }`;
 const CANCEL = `mutation Cancel($input: CancelOperationInput!) { cancelOperation(input: $input) { __typename ... on CancelOperationSuccess { operation { id status revision } } } }`;
 const STATUS = `query Status($id: ID!) { operation(id: $id) { id status } }`;
 const WATCH = `subscription Watch($id: ID!) { operationUpdated(id: $id) { id status revision } }`;
+const LIST = `query List($first: Int, $after: String, $status: [OperationStatus!], $kind: String) { operations(first: $first, after: $after, status: $status, kind: $kind) { pageInfo { hasNextPage endCursor } edges { node { id kind status progress message createdAt updatedAt } } } }`;
+const LIST_COUNTED = LIST.replace('pageInfo {', 'totalCount pageInfo {');
 const FEED = `subscription Feed { operationsUpdated { id status revision progress updatedAt } }`;
 /** Runs for an hour without a progress event: a quiet RUNNING operation. */
 const QUIET = { kind: 'demo.sleep', input: { ms: 3_600_000, steps: 1 } };
@@ -41,7 +51,7 @@ const BUSY = { kind: 'demo.sleep', input: { ms: 1_000_000, steps: 10_000 } };
 
 const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
 const target = new URL(options.url);
-const agent = new Agent({ keepAlive: true, maxSockets: Math.max(options.conns, 64) });
+const agent = new Agent({ keepAlive: true, maxSockets: Math.max(options.conns, 256) });
 
 interface GraphQLResponse {
   readonly data?: Record<string, { __typename?: string; operation?: { id: string } } | null>;
@@ -89,10 +99,11 @@ function postOnce(
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
           try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as GraphQLResponse);
-          } catch (error) {
-            reject(error);
+            resolve(JSON.parse(text) as GraphQLResponse);
+          } catch {
+            reject(new Error(`HTTP ${res.statusCode} ${JSON.stringify(text.slice(0, 300))}`));
           }
         });
         res.on('error', reject);
@@ -103,7 +114,7 @@ function postOnce(
   });
 }
 
-async function startOperation(input: typeof QUIET): Promise<string> {
+async function startOperation(input: typeof QUIET & { idempotencyKey?: string }): Promise<string> {
   const answer = await post(START, { input });
   const id = answer.data?.startOperation?.operation?.id;
   if (id === undefined) throw new Error(`startOperation failed: ${JSON.stringify(answer)}`);
@@ -135,7 +146,12 @@ async function untilRunning(ids: readonly string[]): Promise<void> {
 type OnNext = (subscriptionId: string, data: Record<string, Record<string, unknown>>) => void;
 
 /** Opens one authenticated graphql-transport-ws socket; resolves on `connection_ack`. */
-function openSocket(token: string, onNext: OnNext): Promise<WebSocket> {
+function openSocket(
+  token: string,
+  onNext: OnNext,
+  /** A cheap look at each frame after the ack, before it is parsed; false: skip it. */
+  look?: (frame: Buffer) => boolean,
+): Promise<WebSocket> {
   const wsUrl = options.url.replace(/^http/, 'ws');
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws', { perMessageDeflate: false });
@@ -145,13 +161,16 @@ function openSocket(token: string, onNext: OnNext): Promise<WebSocket> {
         JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
       ),
     );
+    let acked = false;
     socket.on('message', (raw) => {
+      if (acked && look !== undefined && !look(raw as Buffer)) return;
       const message = JSON.parse(String(raw)) as {
         type: string;
         id?: string;
         payload?: { data?: Record<string, Record<string, unknown>> };
       };
       if (message.type === 'connection_ack') {
+        acked = true;
         clearTimeout(timer);
         resolve(socket);
       } else if (message.type === 'next' && message.id && message.payload?.data) {
@@ -199,6 +218,16 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+let phaseStart = performance.now();
+/** Says on stderr how long the phase that just ended took (the bench shows it as it runs). */
+function phase(what: string): void {
+  const now = performance.now();
+  process.stderr.write(
+    `  ${options.scenario}: ${what} in ${((now - phaseStart) / 1000).toFixed(1)} s\n`,
+  );
+  phaseStart = now;
+}
 
 /**
  * fanout: `subs` sockets each subscribed to the same `ops` RUNNING operations; each operation is
@@ -347,41 +376,101 @@ async function idlemem() {
 }
 
 /**
+ * Feeds whose every frame the dashboard parses, for latency and revisions; the others are only
+ * counted and searched for CANCELLED, or the load process, parsing some 30,000 frames a second,
+ * would be the bottleneck instead of the server.
+ */
+const SAMPLED_FEEDS = 5;
+const NEXT = Buffer.from('"next"');
+const CANCELLED = Buffer.from('"CANCELLED"');
+
+/** Requests the dashboard sends at once while it starts and cancels its operations. */
+const DASHBOARD_CONCURRENCY = 200;
+
+/** Least-squares slope of `values` sampled every `stepSec` seconds, per minute. */
+function slopePerMinute(values: readonly number[], stepSec: number): number {
+  const n = values.length;
+  if (n < 2) return Number.NaN;
+  const meanX = ((n - 1) * stepSec) / 2;
+  const meanY = values.reduce((sum, value) => sum + value, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [i, value] of values.entries()) {
+    num += (i * stepSec - meanX) * (value - meanY);
+    den += (i * stepSec - meanX) ** 2;
+  }
+  return (num / den) * 60;
+}
+
+/** Runs `work` on every item, `concurrency` at a time. */
+async function eachOf<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+/**
  * dashboard: `ops` operations report progress ten times a second; `subs` admin sockets follow
- * `operationsUpdated`. Delivered events/s, latency from `updatedAt` to arrival, RSS each second;
- * then every operation is cancelled and each subscriber must see every CANCELLED.
+ * `operationsUpdated`. Delivered events/s, latency from `updatedAt` to arrival, the changes the
+ * server committed (against the 10 per operation and second offered), RSS each second and its
+ * trend; then every operation is cancelled and each subscriber must see every CANCELLED.
  */
 async function dashboard() {
   let events = 0;
   let measuring = false;
   const latencies: number[] = [];
-  const terminal = new Array<number>(options.subs).fill(0);
+  // The operations each feed saw CANCELLED, and the newest revision of each operation seen.
+  const cancelledSeen = Array.from({ length: options.subs }, () => new Set<string>());
+  const revisions = new Map<string, number>();
   const sockets = await openMany(options.subs, (index) =>
-    openSocket(options.adminToken, (_sid, data) => {
-      const op = data.operationsUpdated;
-      if (op === undefined) return;
-      if (op.status === 'CANCELLED') terminal[index] = (terminal[index] ?? 0) + 1;
-      if (!measuring) return;
-      events++;
-      latencies.push(Date.now() - Date.parse(String(op.updatedAt)));
-    }).then((socket) => {
+    openSocket(
+      options.adminToken,
+      (_sid, data) => {
+        const op = data.operationsUpdated;
+        if (op === undefined) return;
+        const id = String(op.id);
+        if (op.status === 'CANCELLED') cancelledSeen[index]?.add(id);
+        if (index === 0) revisions.set(id, Math.max(revisions.get(id) ?? 0, Number(op.revision)));
+        if (measuring && index < SAMPLED_FEEDS) {
+          latencies.push(Date.now() - Date.parse(String(op.updatedAt)));
+        }
+      },
+      (frame) => {
+        if (measuring && frame.includes(NEXT)) events++;
+        return index < SAMPLED_FEEDS || frame.includes(CANCELLED);
+      },
+    ).then((socket) => {
       subscribe(socket, '1', FEED);
       return socket;
     }),
   );
+  phase(`${sockets.length} feeds open`);
+  // Started many at once: each request waits its turn behind the progress of those already
+  // running, so a few at a time would take minutes. The key makes a start sent again after a
+  // reset connection the same start.
+  const run = Date.now().toString(36);
   const ids: string[] = [];
-  const starters = Array.from({ length: 16 }, async () => {
-    while (ids.length < options.ops) {
-      const index = ids.length;
-      ids.push('');
-      ids[index] = await startOperation(BUSY);
-    }
-  });
-  await Promise.all(starters);
+  await eachOf(
+    Array.from({ length: options.ops }, (_, i) => i),
+    DASHBOARD_CONCURRENCY,
+    async (i) => {
+      ids.push(await startOperation({ ...BUSY, idempotencyKey: `dashboard-${run}-${i}` }));
+    },
+  );
+  phase(`${ids.length} operations started`);
   // Let the runner claim them all and the progress settle into its stride.
   await new Promise((resolve) => setTimeout(resolve, 2000));
+  const committed = () => [...revisions.values()].reduce((sum, revision) => sum + revision, 0);
   const memory: number[] = [rssOf(options.serverPid) / 2 ** 20];
   const cpuBefore = cpuSecondsOf(options.serverPid);
+  const revisionsBefore = committed();
   measuring = true;
   const startedAt = performance.now();
   for (let s = 0; s < options.duration; s++) {
@@ -390,30 +479,108 @@ async function dashboard() {
   }
   measuring = false;
   const seconds = (performance.now() - startedAt) / 1000;
+  const changes = committed() - revisionsBefore;
   const cpu = cpuSecondsOf(options.serverPid) - cpuBefore;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let id = ids[next++]; id !== undefined; id = ids[next++]) await cancelOperation(id);
-    }),
-  );
-  await until(() => terminal.every((count) => count >= ids.length), 60_000);
-  const missed = terminal.reduce((sum, count) => sum + Math.max(0, ids.length - count), 0);
+  phase(`${options.duration} s measured`);
+  const cancelStart = performance.now();
+  await eachOf(ids, DASHBOARD_CONCURRENCY, cancelOperation);
+  phase(`${ids.length} operations cancelled`);
+  const missing = () => cancelledSeen.reduce((sum, seen) => sum + (ids.length - seen.size), 0);
+  await until(() => missing() === 0, 60_000);
+  const cancelAllSec = (performance.now() - cancelStart) / 1000;
+  phase('every CANCELLED delivered');
+  const missed = missing();
   for (const socket of sockets) socket.terminate();
   return {
     eventsPerSec: Math.round(events / seconds),
+    eventsPerFeedPerSec: Math.round(events / seconds / options.subs),
+    changesPerSec: Math.round(changes / seconds),
+    offeredChangesPerSec: options.ops * 10,
     p50: round(percentile(latencies, 50)),
     p99: round(percentile(latencies, 99)),
     max: round(maximum(latencies)),
     cancelledMissed: missed,
+    cancelAllSec: round(cancelAllSec, 1),
     serverCpuSec: round(cpu),
     rssStartMiB: round(memory[0] ?? Number.NaN, 1),
     rssEndMiB: round(memory.at(-1) ?? Number.NaN, 1),
+    rssPeakMiB: round(maximum(memory), 1),
+    rssSlopeMiBPerMin: round(slopePerMinute(memory, 1), 1),
     rssMiB: memory.map((value) => round(value, 1)),
   };
 }
 
-const scenarios = { fanout, mutations, idlemem, dashboard };
+/**
+ * listing: one page of 50 `operations` read again and again, at the top and half-way down by
+ * cursor, for the user (their own operations) and an admin (everyone's), with filters; the
+ * server's CPU while idle and how long a /metrics scrape takes, on whatever store it was given.
+ */
+async function listing() {
+  const { deepOwn, deepAll, rareKind } = options.listing ?? {
+    deepOwn: '',
+    deepAll: '',
+    rareKind: '',
+  };
+  // A few of the user's own operations running, for the filter on active statuses to find.
+  const running: string[] = [];
+  for (let i = 0; i < 5; i++) running.push(await startOperation(QUIET));
+  await untilRunning(running);
+  phase('5 operations running');
+  const cases: [name: string, query: string, variables: Record<string, unknown>, admin: boolean][] =
+    [
+      ['ownFirst', LIST, { first: 50 }, false],
+      ['ownDeep', LIST, { first: 50, after: deepOwn }, false],
+      ['allFirst', LIST, { first: 50 }, true],
+      ['allDeep', LIST, { first: 50, after: deepAll }, true],
+      ['ownSucceeded', LIST, { first: 50, status: ['SUCCEEDED'] }, false],
+      ['ownActive', LIST, { first: 50, status: ['PENDING', 'RUNNING', 'CANCELLING'] }, false],
+      ['allRareKind', LIST, { first: 50, kind: rareKind }, true],
+      ['ownCounted', LIST_COUNTED, { first: 50 }, false],
+    ];
+  const figures: Record<string, number> = {};
+  for (const [name, query, variables, admin] of cases) {
+    const times: number[] = [];
+    // Stops early once a case has taken its share of time: a slow one still shows its figure.
+    const deadline = performance.now() + 15_000;
+    for (let i = 0; i < 23 && (i < 5 || performance.now() < deadline); i++) {
+      const t0 = performance.now();
+      const answer = await post(query, variables, admin ? options.adminToken : options.token);
+      const ms = performance.now() - t0;
+      const page = answer.data?.operations as unknown as { edges?: unknown[] } | undefined;
+      if (answer.errors || !Array.isArray(page?.edges)) {
+        throw new Error(`${name}: ${JSON.stringify(answer).slice(0, 300)}`);
+      }
+      // The first three warm the caches.
+      if (i >= 3) times.push(ms);
+    }
+    figures[`${name}Ms`] = round(percentile(times, 50));
+    phase(`${name} (${times.length} reads)`);
+  }
+  const metricsUrl = new URL('/metrics', options.url);
+  const scrapes: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const t0 = performance.now();
+    const response = await fetch(metricsUrl, {
+      headers: { authorization: `Bearer ${options.metricsToken}` },
+    });
+    await response.text();
+    if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+    if (i >= 3) scrapes.push(performance.now() - t0);
+  }
+  const cpuBefore = cpuSecondsOf(options.serverPid);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const idleCpuPct = ((cpuSecondsOf(options.serverPid) - cpuBefore) / 5) * 100;
+  phase('metrics and idle');
+  for (const id of running) await cancelOperation(id);
+  return {
+    ...figures,
+    metricsMs: round(percentile(scrapes, 50)),
+    idleCpuPct: round(idleCpuPct, 1),
+    rssMiB: round(rssOf(options.serverPid) / 2 ** 20, 1),
+  };
+}
+
+const scenarios = { fanout, mutations, idlemem, dashboard, listing };
 const result = await scenarios[options.scenario]();
 agent.destroy();
 process.stdout.write(`${JSON.stringify(result)}\n`);
