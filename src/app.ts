@@ -288,6 +288,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     stallTimeoutMs: config.sseStallTimeoutMs,
     ready,
     busCounts: () => bus.counts(),
+    logRereads: () => {
+      const { rereads, rereadEntries } = feed.gauges();
+      return { reads: rereads, entries: rereadEntries };
+    },
     dashboard: {
       dir: options.dashboardDir ?? defaultDashboardDir(),
       devToken,
@@ -321,6 +325,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     runningHandlers: () => runner.active(),
     unfinished: () => store.countUnfinished(UNFINISHED_COUNT_CAP),
     busReceived: () => bus.counts().received,
+    logEntriesReread: () => feed.gauges().rereadEntries,
   });
   return {
     get url() {

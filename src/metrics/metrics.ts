@@ -13,6 +13,8 @@ export interface MetricSources {
   unfinished(): Promise<Readonly<Record<string, number>>>;
   /** Event bus messages this process received since it started, per topic (`EventBus.counts`). */
   busReceived(): Readonly<Record<string, number>>;
+  /** Transition log entries the feed re-read to repair gaps (`FeedGauges.rereadEntries`). */
+  logEntriesReread(): number;
 }
 
 /** Which per-user or per-socket cap refused a connection or a subscription. */
@@ -122,6 +124,17 @@ export class AppMetrics {
         if (!from) return;
         this.reset();
         for (const [topic, count] of Object.entries(from.busReceived())) this.inc({ topic }, count);
+      },
+    });
+    new Counter({
+      name: 'longrun_log_entries_reread_total',
+      help: 'Transition log entries this instance re-read to repair gaps in its live streams: with Redis, only those of what its own streams watch, unless an admin feed is open.',
+      registers,
+      collect() {
+        const from = sources();
+        if (!from) return;
+        this.reset();
+        this.inc(from.logEntriesReread());
       },
     });
     new Gauge({

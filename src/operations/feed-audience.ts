@@ -15,7 +15,11 @@ export class Audience {
   readonly live: Promise<void>;
   readonly #leave = new AbortController();
 
-  constructor(bus: EventBus, scope: BusScope, logger: Logger) {
+  constructor(
+    bus: EventBus,
+    readonly scope: BusScope,
+    logger: Logger,
+  ) {
     this.live = bus
       .subscribe(
         'operation.changed',

@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError } from './errors.js';
 import { Audience } from './feed-audience.js';
 import { FeedStream, type GapFiller } from './feed-stream.js';
 import type { OperationRecord } from './model.js';
-import { ALL, type BusScope, type EventBus, type OperationStore } from './ports.js';
+import { ALL, type BusScope, type EventBus, type LogScope, type OperationStore } from './ports.js';
 import { isDone, type OperationStatus } from './status.js';
 
 /** Narrows `operationsUpdated` to some statuses and/or one kind. */
@@ -53,6 +53,10 @@ export interface FeedOptions {
 export interface FeedGauges {
   readonly open: number;
   readonly scopes: number;
+  /** Log re-reads made to repair gaps (after a bus break, and every `recheckMs`). */
+  readonly rereads: number;
+  /** The log entries those re-reads returned: only those of what this process watches. */
+  readonly rereadEntries: number;
 }
 
 const RECOVER_PAGE = 500;
@@ -63,6 +67,11 @@ const RECOVER_PAGE = 500;
  * hold the loop a page or two at a time, and leave the pool's other connections to other work.
  */
 const LOG_READS_AT_ONCE = 2;
+/**
+ * Most operations plus owners a log re-read names; an instance that watches more reads every
+ * change, as one that holds an admin feed does.
+ */
+const MAX_SCOPED_READ = 500;
 /** How far back a log re-read reaches beyond the break, for writers' clocks and commit lag. */
 const CLOCK_MARGIN_MS = 2_000;
 
@@ -93,6 +102,8 @@ export class LiveFeed implements Feed {
   readonly #life = new AbortController();
   #stopRecheck = () => {};
   #open = 0;
+  #rereads = 0;
+  #rereadEntries = 0;
   readonly #logTurns = pLimit(LOG_READS_AT_ONCE);
   /** Where every stream fills its gaps from: one for the feed, not one per stream. */
   readonly #gaps: GapFiller;
@@ -144,7 +155,12 @@ export class LiveFeed implements Feed {
   }
 
   gauges(): FeedGauges {
-    return { open: this.#open, scopes: this.#audiences.size };
+    return {
+      open: this.#open,
+      scopes: this.#audiences.size,
+      rereads: this.#rereads,
+      rereadEntries: this.#rereadEntries,
+    };
   }
 
   async watchOne(
@@ -251,11 +267,34 @@ export class LiveFeed implements Feed {
     });
   }
 
-  /** Re-reads the log from `since` and hands every entry to the audiences that watch it. */
+  /**
+   * What this process's audiences watch, for a log re-read: null (every change) while an admin
+   * feed is open or when they watch too many operations and owners to name.
+   */
+  #watched(): LogScope | null {
+    if (this.#audiences.has(keyOf(ALL)) || this.#audiences.size > MAX_SCOPED_READ) return null;
+    const operations: string[] = [];
+    const owners: string[] = [];
+    for (const audience of this.#audiences.values()) {
+      const { scope } = audience;
+      if ('operation' in scope) operations.push(scope.operation);
+      else if ('owner' in scope) owners.push(scope.owner);
+    }
+    return { operations, owners };
+  }
+
+  /**
+   * Re-reads the log from `since` and hands every entry to the audiences that watch it; only the
+   * entries of what they watch are read (`#watched`), so the re-read of an instance grows with
+   * what its own streams watch, not with the cluster's changes.
+   */
   async #recover(since: Date): Promise<void> {
+    const scope = this.#watched();
+    this.#rereads++;
     let from = since;
     for (;;) {
-      const events = await this.#readLog(() => this.#store.eventsSince(from, RECOVER_PAGE));
+      const events = await this.#readLog(() => this.#store.eventsSince(from, RECOVER_PAGE, scope));
+      this.#rereadEntries += events.length;
       for (const { state, at } of events) {
         const time = at.getTime();
         this.#audiences.get(keyOf({ operation: state.id }))?.replay(state, time);

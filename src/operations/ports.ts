@@ -146,8 +146,11 @@ export interface OperationStore {
    * the batch (rows and pages per statement, see `operations/log-pages.ts`).
    */
   logPages(queries: readonly LogPageQuery[]): Promise<LogEntry[][]>;
-  /** Log entries committed at or after `since`, by time then revision, at most `limit`. */
-  eventsSince(since: Date, limit: number): Promise<OperationEvent[]>;
+  /**
+   * Log entries committed at or after `since`, by time then revision, at most `limit`; with
+   * `scope`, only those of its operations and of its owners' operations.
+   */
+  eventsSince(since: Date, limit: number, scope?: LogScope | null): Promise<OperationEvent[]>;
   /** One keyset page, always returned newest first. */
   list(query: PageQuery): Promise<OperationRecord[]>;
   /**
@@ -204,6 +207,12 @@ export type BusScope =
   | { readonly operation: string }
   | { readonly owner: string }
   | { readonly all: true };
+
+/** Some operations, by id, and every operation of some owners: what a log re-read needs. */
+export interface LogScope {
+  readonly operations: readonly string[];
+  readonly owners: readonly string[];
+}
 
 /** The scope of every event of a topic. */
 export const ALL: BusScope = Object.freeze({ all: true as const });

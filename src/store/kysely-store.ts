@@ -6,6 +6,7 @@ import type {
   ClaimShares,
   InsertResult,
   LogPageQuery,
+  LogScope,
   OperationFilter,
   OperationStore,
   PageKey,
@@ -176,12 +177,37 @@ export class KyselyStore implements OperationStore {
     });
   }
 
-  eventsSince(since: Date, limit: number): Promise<OperationEvent[]> {
+  eventsSince(
+    since: Date,
+    limit: number,
+    scope: LogScope | null = null,
+  ): Promise<OperationEvent[]> {
+    if (scope !== null && scope.operations.length === 0 && scope.owners.length === 0) {
+      return Promise.resolve([]);
+    }
     return guarded(async () => {
-      const rows = await this.#db
+      let query = this.#db
         .selectFrom('operation_events')
         .select(LOG_CHANGE_COLUMNS)
-        .where('at', '>=', toMs(since))
+        .where('at', '>=', toMs(since));
+      if (scope !== null) {
+        const { operations, owners } = scope;
+        query = query.where((eb) =>
+          eb.or([
+            ...(operations.length > 0 ? [eb('operation_id', 'in', operations)] : []),
+            ...(owners.length > 0
+              ? [
+                  eb(
+                    'operation_id',
+                    'in',
+                    eb.selectFrom('operations').select('id').where('owner_id', 'in', owners),
+                  ),
+                ]
+              : []),
+          ]),
+        );
+      }
+      const rows = await query
         .orderBy('at', 'asc')
         .orderBy('operation_id', 'asc')
         .orderBy('revision', 'asc')

@@ -37,6 +37,8 @@ export interface HttpOptions {
   readonly metricsEndpoint: MetricsEndpoint;
   /** What this instance's event bus has received, shown by `/readyz` as `bus`. */
   busCounts(): BusCounts;
+  /** The log re-reads of this instance's feed and the entries they returned, shown as `log`. */
+  logRereads(): { readonly reads: number; readonly entries: number };
 }
 
 class BodyTooLarge extends Error {}
@@ -263,6 +265,7 @@ export function createHttpServer(options: HttpOptions): Server {
         return sendJson(res, ready ? 200 : 503, {
           status: ready ? 'ready' : 'unavailable',
           bus: options.busCounts(),
+          log: options.logRereads(),
         });
       }
       // The probes above answer any Host (load balancers address instances by IP); everything

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Op } from '../helpers/clients.js';
 import { CLUSTER_SKIP_REASON, clusterEnv } from '../helpers/cluster.js';
 import { sayWhySkipped } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   expectIncreasing,
   type Node,
@@ -25,10 +26,31 @@ interface BusCounts {
   malformed: number;
 }
 
-async function busCounts(node: Node): Promise<BusCounts> {
+/** What `/readyz` says of the feed's log re-reads. */
+interface LogRereads {
+  reads: number;
+  entries: number;
+}
+
+async function readyz(node: Node): Promise<{ bus: BusCounts; log: LogRereads }> {
   const response = await fetch(`${node.origin}/readyz`);
-  const body = (await response.json()) as { bus: BusCounts };
-  return body.bus;
+  return (await response.json()) as { bus: BusCounts; log: LogRereads };
+}
+
+async function busCounts(node: Node): Promise<BusCounts> {
+  return (await readyz(node)).bus;
+}
+
+async function logRereads(node: Node): Promise<LogRereads> {
+  return (await readyz(node)).log;
+}
+
+/** Resolves once `node` has made `more` log re-reads (2 s apart) since `from`. */
+async function rereadsPast(node: Node, from: LogRereads, more: number): Promise<LogRereads> {
+  return waitFor(async () => {
+    const now = await logRereads(node);
+    return now.reads >= from.reads + more ? now : null;
+  }, `${more} more log re-reads`);
 }
 
 const WATCHED = 8;
@@ -38,7 +60,7 @@ sayWhySkipped(CLUSTER_SKIP_REASON, 'bus traffic of a three-instance cluster');
 describe.skipIf(CLUSTER_SKIP_REASON !== null)(
   `bus traffic of a three-instance cluster${CLUSTER_SKIP_REASON ? ` (${CLUSTER_SKIP_REASON})` : ''}`,
   () => {
-    it('with every subscriber on one instance, the other two receive none of the changes, only the cancels of what they run and one announcement per new operation; the watching one sees every status change', {
+    it('with every subscriber on one instance, the other two receive none of the changes, only the cancels of what they run and one announcement per new operation; the watching one sees every status change and re-reads from the log only what it watches', {
       timeout: 180_000,
     }, async () => {
       const env = await clusterEnv({ LEASE_MS: '3000', CANCEL_GRACE_MS: '60000' });
@@ -119,6 +141,20 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
         expect(counts?.received['operation.pending']).toBe(created);
         expect(counts?.malformed).toBe(0);
       }
+
+      // The log re-reads (every 2 s, about the last 6 s) ask only for what an instance's streams
+      // watch: alice's dashboard is still open on the watching instance, so it keeps re-reading,
+      // but root's changes made once alice's are out of its window add no entry to its reads.
+      // The other two, with no stream, never re-read.
+      const quiet = await rereadsPast(watching, await logRereads(watching), 4);
+      const rootOps: Op[] = [];
+      for (let i = 0; i < UNWATCHED; i++) {
+        rootOps.push(await b.admin.start({ kind: 'demo.sleep', input: { ms: 20, steps: 1 } }));
+      }
+      for (const op of rootOps) await untilDone(b.admin, op.id);
+      const after = await rereadsPast(watching, await logRereads(watching), 3);
+      expect(after.entries).toBe(quiet.entries);
+      for (const node of others) expect(await logRereads(node)).toEqual({ reads: 0, entries: 0 });
       console.info(
         `bus messages received (changed/cancel/pending): ${[mine, ...theirs]
           .map((n) => Object.values(n?.received ?? {}).join('/'))

@@ -250,6 +250,37 @@ export function describeLogAndClaims(ctx: SuiteContext): void {
       const [event] = await store.eventsSince(at(30), 1);
       expect(event?.state).toEqual(states.at(-1));
     });
+
+    it('eventsSince with a scope reads only the entries of its operations and of its owners', async () => {
+      const store = ctx.store();
+      const entries = new Map<string, string[]>();
+      const record = async (o: OperationRecord) => {
+        await store.insert(o, at(-DAY), META);
+        const next = changed(running('w1', at(20))(o));
+        expect(await store.update(next, { revision: o.revision }, META)).toBe(true);
+        entries.set(o.id, [`${o.id}@${o.revision}`, `${o.id}@${next.revision}`]);
+        return o.id;
+      };
+      const alice = await record(op({ ownerId: 'alice' }, at(10)));
+      const bob = await record(op({ ownerId: 'bob' }, at(10)));
+      const bob2 = await record(op({ ownerId: 'bob' }, at(10)));
+      const carol = await record(op({ ownerId: 'carol' }, at(10)));
+      const read = async (operations: string[], owners: string[]) =>
+        keys(await store.eventsSince(at(0), 100, { operations, owners })).sort();
+      const of = (...opIds: string[]) => opIds.flatMap((id) => entries.get(id) ?? []).sort();
+
+      expect(await read([alice], [])).toEqual(of(alice));
+      expect(await read([], ['bob'])).toEqual(of(bob, bob2));
+      expect(await read([carol], ['bob'])).toEqual(of(carol, bob, bob2));
+      // An operation also covered by its owner comes once.
+      expect(await read([bob], ['bob'])).toEqual(of(bob, bob2));
+      expect(await read([], [])).toEqual([]);
+      expect(await read(['no-such-operation'], ['nobody'])).toEqual([]);
+      // Without a scope: everything.
+      expect(keys(await store.eventsSince(at(0), 100, null)).sort()).toEqual(
+        of(alice, bob, bob2, carol),
+      );
+    });
   });
 
   describe('claimPending', () => {
