@@ -84,13 +84,13 @@ export class Runner {
       logger: deps.logger,
       cancelGraceMs: deps.options.cancelGraceMs,
       write: (id, decide) => this.#write(id, decide),
+      // No claim here: the slot frees only when the handler has returned (`#launch`).
       finished: (run) => {
         if (this.#runs.get(run.id) === run) {
           this.#runs.delete(run.id);
           this.#cancelListeners.get(run.id)?.abort(RUN_ENDED);
           this.#cancelListeners.delete(run.id);
         }
-        void this.#claiming.run();
       },
     };
     this.#leases = startLeaseKeeper({
