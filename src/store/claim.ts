@@ -3,7 +3,7 @@ import type { OperationRecord } from '../operations/model.js';
 import type { ChangeMeta, ClaimShares } from '../operations/ports.js';
 import { OperationStatus } from '../operations/status.js';
 import type { Database } from './database.js';
-import type { DialectTraits } from './dialect-traits.js';
+import type { DialectTraits, WriteTransactions } from './dialect-traits.js';
 import {
   insertEventRow,
   selectAnyPending,
@@ -35,6 +35,7 @@ function allowance(shares: ClaimShares) {
  */
 export async function claimPending(
   db: Kysely<Database>,
+  writes: WriteTransactions,
   dialect: DialectTraits,
   limit: number,
   claim: (pending: OperationRecord) => OperationRecord | null,
@@ -46,7 +47,7 @@ export async function claimPending(
   // probe publishes `operation.pending`, which asks for another claim.
   const probe = await selectAnyPending.execute(db, dialect, {});
   if (probe.rows.length === 0) return [];
-  return dialect.writeTransaction(db, async (tx) => {
+  return writes.run(async (tx) => {
     const owners = await selectPendingOwners.execute(tx, dialect, {});
     const [only, other] = owners.rows;
     if (only === undefined) return [];

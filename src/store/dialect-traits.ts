@@ -1,13 +1,25 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from './database.js';
+import { GroupCommit } from './group-commit.js';
 
 /** The SQL dialects the store speaks. */
 export type StoreDialect = 'sqlite' | 'postgres';
 
+/** How one store runs its write transactions. */
+export interface WriteTransactions {
+  /**
+   * Runs `work` in a transaction that may write. Resolves with its value once the transaction
+   * has committed; rejects when `work` throws (nothing of it is kept) or the commit fails.
+   */
+  run<T>(work: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Resolves once every transaction asked for so far has settled. */
+  settled(): Promise<void>;
+}
+
 /** The only dialect-specific parts of the store. */
 export interface DialectTraits {
-  /** Runs `work` in a transaction that may write; commits when it resolves, else rolls back. */
-  writeTransaction<T>(db: Kysely<Database>, work: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** The write transactions of a store on `db` (made once per store). */
+  writeTransactions(db: Kysely<Database>): WriteTransactions;
   /** True when `error` is a unique or primary-key violation. */
   isUniqueViolation(error: unknown): boolean;
   /**
@@ -33,30 +45,13 @@ const SQLITE_UNIQUE_CODES: ReadonlySet<unknown> = new Set([
   'SQLITE_CONSTRAINT_PRIMARYKEY',
 ]);
 
-// Compiled once: they run around every write.
-const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
-const COMMIT = CompiledQuery.raw('commit');
-const ROLLBACK = CompiledQuery.raw('rollback');
-
 /** The traits of each dialect. */
 export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
   sqlite: {
-    // BEGIN IMMEDIATE takes the write lock up front. A deferred BEGIN that reads and then writes
-    // fails at once with SQLITE_BUSY (busy_timeout does not apply) when another connection wrote
-    // in between. Kysely holds the single SQLite connection for the whole callback.
-    writeTransaction: (db, work) =>
-      db.connection().execute(async (conn) => {
-        await conn.executeQuery(BEGIN_IMMEDIATE);
-        try {
-          const value = await work(conn);
-          await conn.executeQuery(COMMIT);
-          return value;
-        } catch (error) {
-          // SQLite may have rolled back on its own (SQLITE_FULL, SQLITE_IOERR); report the cause.
-          await conn.executeQuery(ROLLBACK).catch(() => undefined);
-          throw error;
-        }
-      }),
+    // Grouped, each batch in one BEGIN IMMEDIATE: it takes the write lock up front. A deferred
+    // BEGIN that reads and then writes fails at once with SQLITE_BUSY (busy_timeout does not
+    // apply) when another connection wrote in between.
+    writeTransactions: (db) => new GroupCommit(db),
     isUniqueViolation: (error) => SQLITE_UNIQUE_CODES.has(errorCode(error)),
     // BEGIN IMMEDIATE already serialises writers, and SQLite has no row locks.
     lockRowsToClaim: false,
@@ -65,7 +60,11 @@ export const dialectTraits: Readonly<Record<StoreDialect, DialectTraits>> = {
   postgres: {
     // READ COMMITTED: an UPDATE … WHERE revision = ? that waited on a row lock re-checks the
     // condition against the committed row, so a compare-and-set never overwrites a newer state.
-    writeTransaction: (db, work) => db.transaction().execute(work),
+    // Each on a connection of the pool; PostgreSQL groups the commits of concurrent ones itself.
+    writeTransactions: (db) => ({
+      run: (work) => db.transaction().execute(work),
+      settled: async () => undefined,
+    }),
     isUniqueViolation: (error) => errorCode(error) === '23505',
     lockRowsToClaim: true,
     // A transaction-scoped advisory lock on a 64-bit hash of the owner: no row to lock exists

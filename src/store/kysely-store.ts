@@ -18,7 +18,12 @@ import type {
 import { ACTIVE, TERMINAL, UNFINISHED, type UnfinishedStatus } from '../operations/status.js';
 import { claimPending } from './claim.js';
 import type { Database } from './database.js';
-import { type DialectTraits, dialectTraits, type StoreDialect } from './dialect-traits.js';
+import {
+  type DialectTraits,
+  dialectTraits,
+  type StoreDialect,
+  type WriteTransactions,
+} from './dialect-traits.js';
 import { PROGRESS_LOG_INTERVAL_MS } from './log-writes.js';
 import { selectOperation } from './statements.js';
 import {
@@ -91,12 +96,14 @@ export const COUNT_STRETCH = 10_000;
 export class KyselyStore implements OperationStore {
   readonly #db: Kysely<Database>;
   readonly #dialect: DialectTraits;
+  readonly #writes: WriteTransactions;
   readonly #countStretch: number;
   readonly #progressLogIntervalMs: number;
 
   constructor(db: Kysely<Database>, options: KyselyStoreOptions) {
     this.#db = db;
     this.#dialect = dialectTraits[options.dialect];
+    this.#writes = this.#dialect.writeTransactions(db);
     this.#countStretch = options.countStretch ?? COUNT_STRETCH;
     this.#progressLogIntervalMs = options.progressLogIntervalMs ?? PROGRESS_LOG_INTERVAL_MS;
   }
@@ -124,13 +131,20 @@ export class KyselyStore implements OperationStore {
   ) {
     return guarded(
       (): Promise<InsertResult> =>
-        insertOperation(this.#db, this.#dialect, record, idempotencyCutoff, meta, quota),
+        insertOperation(this.#writes, this.#dialect, record, idempotencyCutoff, meta, quota),
     );
   }
 
   update(next: OperationRecord, expected: WriteCondition, meta: ChangeMeta): Promise<boolean> {
     return guarded(() =>
-      updateOperation(this.#db, this.#dialect, next, expected, meta, this.#progressLogIntervalMs),
+      updateOperation(
+        this.#writes,
+        this.#dialect,
+        next,
+        expected,
+        meta,
+        this.#progressLogIntervalMs,
+      ),
     );
   }
 
@@ -141,7 +155,9 @@ export class KyselyStore implements OperationStore {
     shares: ClaimShares = { perOwner: limit, byOwner: new Map() },
   ): Promise<OperationRecord[]> {
     if (limit <= 0) return Promise.resolve([]);
-    return guarded(() => claimPending(this.#db, this.#dialect, limit, claim, meta, shares));
+    return guarded(() =>
+      claimPending(this.#db, this.#writes, this.#dialect, limit, claim, meta, shares),
+    );
   }
 
   events(id: string, afterRevision: number, limit: number): Promise<OperationEvent[]> {
@@ -339,7 +355,7 @@ export class KyselyStore implements OperationStore {
 
   deleteFinishedBefore(cutoff: Date): Promise<number> {
     return guarded(() =>
-      this.#dialect.writeTransaction(this.#db, async (tx) => {
+      this.#writes.run(async (tx) => {
         const expired = tx
           .selectFrom('operations')
           .select('id')
@@ -364,6 +380,7 @@ export class KyselyStore implements OperationStore {
   }
 
   async close(): Promise<void> {
+    await this.#writes.settled();
     await this.#db.destroy();
   }
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
 import type { ChangeMeta, InsertResult, StartQuota, WriteCondition } from '../operations/ports.js';
 import type { Database } from './database.js';
-import type { DialectTraits } from './dialect-traits.js';
+import type { DialectTraits, WriteTransactions } from './dialect-traits.js';
 import { logChange } from './log-writes.js';
 import { enforceQuota } from './quota.js';
 import {
@@ -35,7 +35,7 @@ async function insertWithEvent(
  * with a quota, the owner's other inserts wait, and an owner over it is refused.
  */
 function insertOnce(
-  db: Kysely<Database>,
+  writes: WriteTransactions,
   dialect: DialectTraits,
   record: OperationRecord,
   cutoff: Date,
@@ -43,7 +43,7 @@ function insertOnce(
   quota: StartQuota | null,
 ): Promise<InsertResult> {
   const key = record.idempotencyKey;
-  return dialect.writeTransaction(db, async (tx): Promise<InsertResult> => {
+  return writes.run(async (tx): Promise<InsertResult> => {
     if (quota !== null) await dialect.lockOwner(tx, record.ownerId);
     if (key !== null) {
       const [found] = (await selectByKey.execute(tx, dialect, { ownerId: record.ownerId, key }))
@@ -62,7 +62,7 @@ function insertOnce(
 
 /** `OperationStore.insert`. */
 export async function insertOperation(
-  db: Kysely<Database>,
+  writes: WriteTransactions,
   dialect: DialectTraits,
   record: OperationRecord,
   cutoff: Date,
@@ -70,12 +70,12 @@ export async function insertOperation(
   quota: StartQuota | null,
 ): Promise<InsertResult> {
   if (record.idempotencyKey === null && quota === null) {
-    await dialect.writeTransaction(db, (tx) => insertWithEvent(tx, dialect, record, meta));
+    await writes.run((tx) => insertWithEvent(tx, dialect, record, meta));
     return { inserted: true, record };
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await insertOnce(db, dialect, record, cutoff, meta, quota);
+      return await insertOnce(writes, dialect, record, cutoff, meta, quota);
     } catch (error) {
       if (attempt >= INSERT_ATTEMPTS || !dialect.isUniqueViolation(error)) throw error;
     }
@@ -110,7 +110,7 @@ export async function writeIfCurrent(
  * progress coalesced as `logChange` says.
  */
 export async function updateOperation(
-  db: Kysely<Database>,
+  writes: WriteTransactions,
   dialect: DialectTraits,
   next: OperationRecord,
   expected: WriteCondition,
@@ -118,7 +118,7 @@ export async function updateOperation(
   progressLogIntervalMs: number,
 ): Promise<boolean> {
   try {
-    return await dialect.writeTransaction(db, async (tx) => {
+    return await writes.run(async (tx) => {
       if (!(await writeIfCurrent(tx, dialect, next, expected))) return false;
       await logChange(tx, dialect, next, meta, progressLogIntervalMs);
       return true;
