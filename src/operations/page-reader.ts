@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { OperationRecord } from './model.js';
-import type { OperationStore, PageKey, PageQuery, SizedKey } from './ports.js';
+import type { OperationStore, PageQuery, SizedKey } from './ports.js';
 
 /**
  * Bounds of reading one page of `operations`. Inputs (up to 64 KB each) and results (up to 1 MB)
@@ -42,11 +42,6 @@ function runs(keys: readonly SizedKey[]): SizedKey[][] {
   return result;
 }
 
-const keyOf = (record: OperationRecord): PageKey => ({
-  createdAt: record.createdAt,
-  id: record.id,
-});
-
 /**
  * Up to `query.limit` records from `query.key` in `query.direction`, nearest first, within
  * `PAGE_READ`; `more` tells whether any record follows the last one returned.
@@ -73,16 +68,16 @@ export async function readPage(store: OperationStore, query: PageQuery): Promise
       keep.push(sized);
       bytes += sized.bytes;
     }
-    // The rows just sized, read again from where the last read ended: a row that stopped
-    // matching meanwhile (a status filter, retention) is not there, and fewer rows than asked
-    // for means none follow.
+    // The rows just sized, read again: a row that stopped matching meanwhile (a status filter,
+    // retention) is not there, and a row inserted meanwhile is not read in place of one.
     for (const run of runs(keep)) {
+      const first = run[0];
+      const last = run.at(-1);
+      if (first === undefined || last === undefined) continue;
       await nextTurn();
-      const chunk = await store.list({ ...query, key, limit: run.length });
+      const chunk = await store.list({ ...query, key, within: { first, last }, limit: run.length });
       records.push(...(newer ? chunk.reverse() : chunk));
-      const last = records.at(-1);
-      if (chunk.length < run.length || last === undefined) return { records, more: false };
-      key = keyOf(last);
+      key = last;
     }
     if (full) return { records, more: true };
     if (sizes.length < want) return { records, more: false };

@@ -29,6 +29,12 @@ export interface PageQuery extends OperationFilter {
   /** Where the page starts, exclusive; null for the newest (`older`) or oldest (`newer`) end. */
   readonly key: PageKey | null;
   readonly limit: number;
+  /**
+   * When given, only the rows from `first` through `last` (both included, in reading order): a
+   * reader re-reads exactly the rows it sized, and an operation inserted meanwhile (on the first
+   * page) does not push one of them out.
+   */
+  readonly within?: { readonly first: PageKey; readonly last: PageKey } | null;
 }
 
 /** A row of a keyset page without its content: where it is, and its input and result's size. */

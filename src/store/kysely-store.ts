@@ -422,7 +422,7 @@ export class KyselyStore implements OperationStore {
 
   /** The rows of one keyset page selected by `select`, in the page's reading order. */
   #page<O>(
-    { direction, key, limit, ...filter }: PageQuery,
+    { direction, key, limit, within, ...filter }: PageQuery,
     select: SelectQueryBuilder<Database, 'operations', O>,
   ): Promise<O[]> {
     const newer = direction === 'newer';
@@ -435,6 +435,23 @@ export class KyselyStore implements OperationStore {
           newer ? '>' : '<',
           eb.tuple(toMs(key.createdAt), key.id),
         ),
+      );
+    }
+    if (within != null) {
+      const { first, last } = within;
+      query = query.where((eb) =>
+        eb.and([
+          eb(
+            eb.refTuple('created_at', 'id'),
+            newer ? '>=' : '<=',
+            eb.tuple(toMs(first.createdAt), first.id),
+          ),
+          eb(
+            eb.refTuple('created_at', 'id'),
+            newer ? '<=' : '>=',
+            eb.tuple(toMs(last.createdAt), last.id),
+          ),
+        ]),
       );
     }
     return query.orderBy('created_at', order).orderBy('id', order).limit(limit).execute();
