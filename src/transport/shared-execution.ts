@@ -6,7 +6,6 @@ import {
   execute,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { returnThis } from '../operations/self-iterator.js';
 import type { Context } from '../schema/context.js';
 
 type Executed = ExecutionResult | Promise<ExecutionResult>;
@@ -71,28 +70,46 @@ function executeShared(args: ExecutionArgs, key: string, event: unknown): Execut
   return result;
 }
 
-/** `source` with each event executed through `executeOne`; ending one ends the other. */
-function mapEvents(
-  source: AsyncIterable<unknown>,
-  executeOne: (event: unknown) => Executed,
-): AsyncIterableIterator<ExecutionResult> {
-  const iterator = source[Symbol.asyncIterator]();
-  return {
-    async next() {
-      const step = await iterator.next();
-      if (step.done) return { done: true, value: undefined };
-      return { done: false, value: await executeOne(step.value) };
-    },
-    async return() {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]: returnThis,
-  };
+/**
+ * `source` with each event executed for the subscription `args` describes: shared with the
+ * other streams of its `key`, or on its own without one; ending one ends the other. A class, so
+ * an idle subscription holds one small object rather than closures.
+ */
+class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
+  readonly #iterator: AsyncIterator<unknown>;
+  readonly #args: ExecutionArgs;
+  readonly #key: string | null;
+
+  constructor(source: AsyncIterable<unknown>, args: ExecutionArgs, key: string | null) {
+    this.#iterator = source[Symbol.asyncIterator]();
+    this.#args = args;
+    this.#key = key;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const step = await this.#iterator.next();
+    if (step.done) return { done: true, value: undefined };
+    const event = step.value;
+    const executed =
+      this.#key === null
+        ? execute({ ...this.#args, rootValue: event })
+        : executeShared(this.#args, this.#key, event);
+    return { done: false, value: await executed };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.#iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.#iterator.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 /**
@@ -107,10 +124,7 @@ export function useSharedSubscriptionExecution(): Plugin {
       setSubscribeFn(async (args) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source;
-        const key = subscriptionKey(args);
-        return mapEvents(source, (event) =>
-          key === null ? execute({ ...args, rootValue: event }) : executeShared(args, key, event),
-        );
+        return new ExecutedEvents(source, args, subscriptionKey(args));
       });
     },
   };

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { WebSocket } from 'ws';
-import { returnThis } from '../operations/self-iterator.js';
 
 /** An error as sent, without `extensions.http`: a status for HTTP responses, not for sockets. */
 export function withoutHttpStatus(error: GraphQLError): GraphQLFormattedError {
@@ -97,36 +96,4 @@ export function sendFrame(
     return undefined;
   }
   return new Promise((resolve) => socket.send(frame, TEXT, () => resolve()));
-}
-
-/**
- * `source` as the stream graphql-ws runs: each result is written to the socket by `write` as it
- * comes, and the stream itself yields nothing; it ends, fails or is returned as `source` does.
- * graphql-ws then sends `complete` or `error` after the last frame, as it would have.
- */
-export function streamedToSocket(
-  source: AsyncIterable<ExecutionResult>,
-  write: (result: ExecutionResult) => Promise<void> | undefined,
-): AsyncGenerator<never> {
-  const iterator = source[Symbol.asyncIterator]();
-  const generator: AsyncGenerator<never> = {
-    async next() {
-      for (;;) {
-        const step = await iterator.next();
-        if (step.done) return { done: true, value: undefined };
-        const pending = write(step.value);
-        if (pending !== undefined) await pending;
-      }
-    },
-    async return() {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]: returnThis,
-  };
-  return generator;
 }

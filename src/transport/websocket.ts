@@ -26,13 +26,8 @@ import type { ErrorMasking } from './error-masking.js';
 import { type Deadline, deadline, type Expiring } from './expiry.js';
 import { outcomeOf, typeOf, UNKNOWN_TYPE } from './operation-metrics.js';
 import type { SitePolicy } from './site-policy.js';
-import { nextFrame, sendFrame, streamedToSocket, withoutHttpStatus } from './socket-frames.js';
-import {
-  holdWhileOpen,
-  type Slot,
-  type SubscriberLimits,
-  tooManySubscriptions,
-} from './subscriber-limits.js';
+import { nextFrame, sendFrame, withoutHttpStatus } from './socket-frames.js';
+import { type Slot, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
 import type { YogaApp } from './yoga.js';
 
 /** Subscriptions one socket may hold at once; the next one gets an error for its id only. */
@@ -63,10 +58,13 @@ function refusal(data: Buffer, isBinary: boolean): string | null {
     : null;
 }
 
-/** What a connection needs of the edge to renew its token. */
-interface SessionDeps {
+/** What a connection needs of its edge: to renew its token and to report masked errors. */
+interface ConnectionDeps {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
+  readonly masking: ErrorMasking;
+  /** Names the edge in request ids (`requestId`). */
+  readonly edgeId: string;
 }
 
 /**
@@ -88,7 +86,7 @@ class Connection implements SocketSession, Expiring {
     readonly slot: Slot,
     /** The Host header of the upgrade request, kept instead of the whole request. */
     readonly host: string | undefined,
-    readonly deps: SessionDeps,
+    readonly deps: ConnectionDeps,
     /** Numbers the socket in request ids. */
     readonly serial: number,
     /** The socket's TCP connection, which subscription events are written to in batches. */
@@ -98,6 +96,21 @@ class Connection implements SocketSession, Expiring {
     // Every subscription of the socket listens to it twice (its stream and its slot): up to the
     // per-socket limit, not a leak.
     setMaxListeners(2 * MAX_SUBSCRIPTIONS_PER_SOCKET + 10, this.streams.signal);
+  }
+
+  /** The request id of the socket's operation `id`: `<edge>.<socket number>:<id>`. */
+  requestId(id: string): string {
+    return `${this.deps.edgeId}.${this.serial}:${id}`;
+  }
+
+  /**
+   * Writes `result` to subscription `id` as a `next` message, a frame shared with every
+   * subscriber of the same result (`nextFrame`); its masked errors are reported first. The
+   * promise, when there is one, says the socket has much waiting already (`sendFrame`).
+   */
+  writeNext(id: string, result: ExecutionResult): Promise<void> | undefined {
+    if (result.errors !== undefined) this.deps.masking.report(result.errors, this.requestId(id));
+    return sendFrame(this.socket, this.tcp, nextFrame(id, result));
   }
 
   /** The token's viewer now; a renewal replaces it. */
@@ -173,35 +186,76 @@ interface EnvelopedRoot {
   /** The socket and subscription id its events are written to. */
   readonly connection: Connection;
   readonly id: string;
-  /** Logs the masked errors of a result with the subscription's request id. */
-  readonly report: (connection: Connection, id: string, errors: readonly GraphQLError[]) => void;
 }
 
 /**
- * Runs a subscription; its slot is held while the stream is open and given back after. Its events
- * are written to the socket as they come, each a frame shared with every subscriber of the same
- * result (`nextFrame`), rather than each serialized and sent through graphql-ws's `next`.
+ * A subscription's stream as graphql-ws runs it: each result is written to the socket as it
+ * comes (`Connection.writeNext`), and the stream itself yields nothing; it ends, fails or is
+ * returned as its source does, and graphql-ws then sends `complete` or `error` after the last
+ * frame, as it would have. Its slot under the user's cap is given back once it ends, however it
+ * ends, even before its first `next`. One object per subscription, methods on the prototype.
  */
-async function subscribeHolding(args: ExecutionArgs) {
-  const root = args.rootValue as EnvelopedRoot;
-  const { connection, id, slot } = root;
-  const write = (result: ExecutionResult) => {
-    if (result.errors !== undefined) root.report(connection, id, result.errors);
-    return sendFrame(connection.socket, connection.tcp, nextFrame(id, result));
-  };
-  if (slot === null) {
-    const result = await root.subscribe(args);
-    return Symbol.asyncIterator in result ? streamedToSocket(result, write) : result;
+class SocketStream implements AsyncGenerator<never> {
+  readonly #iterator: AsyncIterator<ExecutionResult>;
+  readonly #connection: Connection;
+  readonly #id: string;
+  readonly #slot: Slot | null;
+
+  constructor(
+    source: AsyncIterable<ExecutionResult>,
+    connection: Connection,
+    id: string,
+    slot: Slot | null,
+  ) {
+    this.#iterator = source[Symbol.asyncIterator]();
+    this.#connection = connection;
+    this.#id = id;
+    this.#slot = slot;
   }
-  try {
-    const result = await root.subscribe(args);
-    if (Symbol.asyncIterator in result) {
-      return streamedToSocket(holdWhileOpen(result, slot), write);
+
+  async next(): Promise<IteratorResult<never>> {
+    try {
+      for (;;) {
+        const step = await this.#iterator.next();
+        if (step.done) {
+          this.#slot?.release();
+          return { done: true, value: undefined };
+        }
+        const pending = this.#connection.writeNext(this.#id, step.value);
+        if (pending !== undefined) await pending;
+      }
+    } catch (error) {
+      this.#slot?.release();
+      throw error;
     }
-    slot.release(); // refused before a stream began (NOT_FOUND, BAD_USER_INPUT)
+  }
+
+  async return(): Promise<IteratorResult<never>> {
+    this.#slot?.release();
+    await this.#iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<never>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Runs a subscription; its stream writes to the socket and holds its slot while open. */
+async function subscribeHolding(args: ExecutionArgs) {
+  const { connection, id, slot, subscribe } = args.rootValue as EnvelopedRoot;
+  try {
+    const result = await subscribe(args);
+    if (Symbol.asyncIterator in result) return new SocketStream(result, connection, id, slot);
+    slot?.release(); // refused before a stream began (NOT_FOUND, BAD_USER_INPUT)
     return result;
   } catch (error) {
-    slot.release();
+    slot?.release();
     throw error;
   }
 }
@@ -276,8 +330,12 @@ export function attachWebSocket(
   // string per edge rather than one per socket.
   const edgeId = randomUUID();
   let sockets = 0;
-  const report = (connection: Connection, id: string, errors: readonly GraphQLError[]) =>
-    deps.masking.report(errors, `${edgeId}.${connection.serial}:${id}`);
+  const connectionDeps: ConnectionDeps = {
+    authenticator,
+    logger,
+    masking: deps.masking,
+    edgeId,
+  };
   const wss = new WebSocketServer({
     server,
     path: '/graphql',
@@ -362,7 +420,7 @@ export function attachWebSocket(
           ctx.extra.socket,
           slot,
           host,
-          deps,
+          connectionDeps,
           ++sockets,
           tcp,
         );
@@ -437,7 +495,6 @@ export function attachWebSocket(
           slot,
           connection,
           id,
-          report,
         };
         try {
           return {
@@ -456,7 +513,7 @@ export function attachWebSocket(
       // Results of queries and mutations; subscription events go out in `subscribeHolding`.
       onNext: (ctx, id, _payload, _args, result) => {
         if (result.errors === undefined) return;
-        deps.masking.report(result.errors, `${edgeId}.${ctx.extra.connection?.serial}:${id}`);
+        deps.masking.report(result.errors, ctx.extra.connection?.requestId(id) ?? null);
         if (!result.errors.some((error) => error.extensions?.http !== undefined)) return;
         return { ...result, errors: result.errors.map(withoutHttpStatus) };
       },
