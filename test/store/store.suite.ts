@@ -330,6 +330,38 @@ export function describeStoreSuite(name: string, makeStore: () => Promise<StoreF
         expect(ids([...first, ...second])).toEqual(ids(alices.slice(0, 4)));
       });
 
+      it('pages through several statuses, named twice or not, in both directions', async () => {
+        const statuses: OperationStatus[] = [
+          OperationStatus.Pending,
+          OperationStatus.Running,
+          OperationStatus.Pending,
+        ];
+        const expected = all.filter((o) => statuses.includes(o.status));
+        const older: OperationRecord[] = [];
+        let key: PageKey | null = null;
+        for (;;) {
+          const page = await store.list({ statuses, direction: 'older', key, limit: 3 });
+          if (page.length === 0) break;
+          older.push(...page);
+          const last = page.at(-1) as OperationRecord;
+          key = { createdAt: last.createdAt, id: last.id };
+        }
+        expect(ids(older)).toEqual(ids(expected));
+        const newer: OperationRecord[] = [];
+        key = null;
+        for (;;) {
+          const page = await store.list({ statuses, direction: 'newer', key, limit: 3 });
+          if (page.length === 0) break;
+          expect([...page].sort(newestFirst)).toEqual(page);
+          newer.unshift(...page);
+          const first = page[0] as OperationRecord;
+          key = { createdAt: first.createdAt, id: first.id };
+        }
+        expect(ids(newer)).toEqual(ids(expected));
+        const sizes = await store.listSizes({ statuses, direction: 'older', key: null, limit: 4 });
+        expect(sizes.map((sized) => sized.id)).toEqual(ids(expected.slice(0, 4)));
+      });
+
       it('re-reads the log with the whole states of operations holding large inputs and results', async () => {
         const text = 'é'.repeat(50_000); // 100 KB as UTF-8: a few operations per statement
         const done: OperationRecord[] = [];
