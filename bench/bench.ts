@@ -551,18 +551,68 @@ function machine(): string {
   ].join(', ');
 }
 
+/** The dashboard's RSS samples of each target, one line each. */
+function memoryLines(rows: readonly Row[]): string[] {
+  const lines: string[] = [];
+  for (const row of rows.filter((r) => r.scenario === 'dashboard')) {
+    for (const target of targets) {
+      const figures = row.results[target];
+      if (figures && !('error' in figures) && Array.isArray(figures.rssMiB)) {
+        const samples = figures.rssMiB.map((v) => v.toFixed(0)).join(' ');
+        lines.push(`dashboard ${NAMES[target]} RSS each second (MiB): ${samples}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/** What each scenario does, as docs/benchmarks.md says it. */
+function scenarioText(): string {
+  return `- **fanout**: S sockets (100, 1,000 and 5,000), each subscribed with \`operationUpdated\` to the
+  same ${sizes.ops} RUNNING operations, which are cancelled one at a time. Latency from the
+  cancel mutation sent to CANCELLING and to CANCELLED received, over every subscription;
+  events/s is the events delivered over the time from each cancel to its last event; lost
+  events are those never received (every subscriber must see both status changes of every
+  operation). The scaling table sets 5,000 sockets against 1,000: the CANCELLING p99 per
+  subscription and events/s should stay within 20%.
+- **mutations**: ${sizes.conns} HTTP clients loop \`startOperation\` then \`cancelOperation\` for
+  ${sizes.duration} s; every request counts, durable SQLite writes for longrun.
+- **idlemem**: server RSS growth per idle socket holding one \`operationUpdated\` subscription
+  (5,000 sockets).
+- **dashboard**: ${sizes.dashboardOps.toLocaleString('en-US')} RUNNING operations each reporting
+  progress ten times a second (${(sizes.dashboardOps * 10).toLocaleString('en-US')} changes/s offered),
+  ${sizes.feeds} admin sockets following \`operationsUpdated\` for ${sizes.dashboardDuration} s:
+  delivered events/s (all feeds and per feed), the changes the server committed, latency from
+  an event's \`updatedAt\` to its arrival (every frame of 5 feeds is parsed, the others' are
+  counted), server RSS each second with its least-squares trend; then every operation is
+  cancelled (200 requests at a time) and each subscriber must see every CANCELLED: the time
+  until then, and how many it missed.
+- **listing**: a store seeded with 10,000 and then 1,000,000 finished operations of 10 owners
+  (bench/seed.ts writes the rows straight into SQLite after the server's first start migrated
+  the file; the server then starts again on it): pages of \`operations(first: 50)\` for the
+  user (their own) and an admin (everyone's), at the top and half-way down by cursor, filtered
+  by status and by a kind one operation in 1,000 has, and with \`totalCount\`; the time the
+  server takes to start on the store, a \`/metrics\` scrape and the CPU it spends idle. Each
+  figure is the median of 20 reads after 3 warm-up reads. The scaling table sets the large
+  store against the small: reads that stay O(page) stay near x1.`;
+}
+
 function document(rows: readonly Row[], command: string): string {
+  const grown = scaling(rows);
+  const memory = memoryLines(rows).map((line) => `- ${line}`);
   return `# Benchmarks
 
 Produced by \`${command}\` (bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}; regenerate it
 the same way. Each scenario runs on a freshly started server: \`limit\` is bench/limit-server.ts, a
-minimal raw-\`ws\` server, also run on bare Node, that recognises the same requests by name and writes one pre-serialized
+minimal raw-\`ws\` server that recognises the same requests by name and writes one pre-serialized
 frame per subscriber (no GraphQL, no store, no authentication: what Node and \`ws\` cost on this
-machine), and \`longrun\` is \`node dist/main.js\` as \`npm start\` runs it (the bench builds the
-checkout first when its sources are newer than dist/) with \`NODE_ENV=production\` on a fresh
-SQLite file, the per-owner quotas lifted through the environment because one user drives all the load. The load
-comes from a separate process (bench/load.ts): graphql-transport-ws over raw \`ws\` sockets and
-GraphQL over keep-alive HTTP, tokens signed with the key the server was given.
+machine), and \`longrun\` is \`node dist/main.js\`, as \`npm start\` runs it in production, with
+\`NODE_ENV=production\` on a fresh SQLite file and the per-owner quotas lifted through the
+environment because one user drives all the load. Both run on bare Node: the bench runs
+\`npm run build\` first when the checkout's sources are newer than its dist/ (the same for
+\`--baseline <dir>\`) and transpiles the limit once into node_modules/.cache. The load comes from
+a separate process (bench/load.ts): graphql-transport-ws over raw \`ws\` sockets and GraphQL over
+keep-alive HTTP, tokens signed with the key the server was given.
 
 Machine: ${machine()}. The machine is shared and noisy: compare the ratios of one run, never
 absolute figures across runs.
@@ -570,32 +620,25 @@ absolute figures across runs.
 ![longrun against the limit](benchmarks.svg)
 
 ${table(rows)}
-
+${memory.length === 0 ? '' : `\n${memory.join('\n')}\n`}${grown === '' ? '' : `\n## How figures grow with size\n\n${grown}\n`}
 ## Scenarios
 
-- **fanout**: S sockets, each subscribed with \`operationUpdated\` to the same ${sizes.ops} RUNNING
-  operations, which are cancelled one at a time. Latency from the cancel mutation sent to
-  CANCELLING and to CANCELLED received, over every subscription; events/s is the events
-  delivered over the time from each cancel to its last event; lost events are those never
-  received (every subscriber must see both status changes of every operation).
-- **mutations**: ${sizes.conns} HTTP clients loop \`startOperation\` then \`cancelOperation\` for
-  ${sizes.duration} s; every request counts, durable SQLite writes for longrun.
-- **idlemem**: server RSS growth per idle socket holding one \`operationUpdated\` subscription.
-- **dashboard**: ${sizes.dashboardOps} RUNNING operations each reporting progress ten times a
-  second, ${sizes.feeds} admin sockets following \`operationsUpdated\` for ${sizes.dashboardDuration} s:
-  delivered events/s, latency from an event's \`updatedAt\` to its arrival, server RSS each
-  second; then every operation is cancelled and each subscriber must see every CANCELLED.
+${scenarioText()}
 
 ## Reproduce
 
 \`\`\`sh
-npm run bench                                  # everything, about 5 minutes
+npm run bench                                  # everything, about 20 minutes
 npm run bench -- fanout --subs 1000            # one scenario at one size
+npm run bench -- dashboard --no-write          # one scenario at full size, docs left alone
+npm run bench -- listing --stores 10000,1000000
 npm run bench -- --quick --no-write            # a quick look
+npm run bench -- listing --baseline <dir> --no-write   # another checkout beside this one
 npm run bench -- mutations --cpu-prof          # CPU profiles in bench/profiles/
 \`\`\`
 
-Opening 5,000 sockets on each side needs \`ulimit -n\` above 10,000.
+Opening 5,000 sockets on each side needs \`ulimit -n\` above 10,000. The 1,000,000-operation
+store takes about 600 MB in the system's temporary folder while the listing step runs.
 
 Beside other GraphQL servers (graphql-ws in memory, yoga, Apollo, Mercurius), measured with the
 shared peer benchmark: [peer-benchmarks.md](peer-benchmarks.md).
@@ -623,16 +666,7 @@ for (const scenario of scenarios) {
   }
 }
 process.stdout.write(`\n${table(rows)}\n`);
-for (const row of rows.filter((r) => r.scenario === 'dashboard')) {
-  for (const target of targets) {
-    const figures = row.results[target];
-    if (figures && !('error' in figures) && Array.isArray(figures.rssMiB)) {
-      process.stdout.write(
-        `dashboard ${NAMES[target]} RSS each second (MiB): ${figures.rssMiB.map((v) => v.toFixed(0)).join(' ')}\n`,
-      );
-    }
-  }
-}
+for (const line of memoryLines(rows)) process.stdout.write(`${line}\n`);
 const grown = scaling(rows);
 if (grown !== '') process.stdout.write(`\n${grown}\n`);
 for (const row of rows) {
