@@ -136,6 +136,7 @@ export function createCommitter(
           if (outcome.kind !== 'changed') return outcome;
           const condition = {
             revision: current.revision,
+            status: current.status,
             ...(options.leaseOwner === undefined ? {} : { leaseOwner: options.leaseOwner }),
           };
           const meta = changeMeta(options.actor, current, outcome.next);

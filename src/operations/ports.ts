@@ -95,6 +95,11 @@ export interface WriteCondition {
   readonly revision: number;
   /** When set, the write also fails unless this worker still holds the lease. */
   readonly leaseOwner?: string;
+  /**
+   * The status the writer read at `revision`, when known: a write that changes it is logged as a
+   * status change at once, without reading the operation's latest log entries.
+   */
+  readonly status?: OperationStatus;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { OperationRecord } from '../operations/model.js';
 import type { ChangeMeta } from '../operations/ports.js';
+import type { OperationStatus } from '../operations/status.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
 import { insertEventRow, replaceEventRow, selectLatestEntries } from './statements.js';
@@ -23,7 +24,8 @@ export const PROGRESS_LOG_INTERVAL_MS = 1_000;
  * newest entry is always the operation's latest progress. `intervalMs` 0 logs every report.
  *
  * Only progress keeps the status (`transitions.ts`), and no other change is ever coalesced, so
- * the operation's status before `next` is the status of its latest entry.
+ * the operation's status before `next` is the status of its latest entry. When the caller knows
+ * it (`previous`, read at the revision `next` replaced) and it differs, the entries are not read.
  */
 export async function logChange(
   tx: Kysely<Database>,
@@ -31,8 +33,13 @@ export async function logChange(
   next: OperationRecord,
   meta: ChangeMeta,
   intervalMs: number,
+  previous?: OperationStatus,
 ): Promise<void> {
   const row = toEventRow(next, meta);
+  if (previous !== undefined && previous !== next.status) {
+    await insertEventRow.execute(tx, dialect, row);
+    return;
+  }
   const { rows } = await selectLatestEntries.execute(tx, dialect, { id: next.id });
   const [latest, before] = rows;
   const coalesce =

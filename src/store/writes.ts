@@ -120,7 +120,7 @@ export async function updateOperation(
   try {
     return await writes.run(async (tx) => {
       if (!(await writeIfCurrent(tx, dialect, next, expected))) return false;
-      await logChange(tx, dialect, next, meta, progressLogIntervalMs);
+      await logChange(tx, dialect, next, meta, progressLogIntervalMs, expected.status);
       return true;
     });
   } catch (error) {

@@ -6,10 +6,10 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { OperationRecord } from '../../src/operations/model.js';
-import { create } from '../../src/operations/transitions.js';
+import { cancel, create, progress } from '../../src/operations/transitions.js';
 import { openSqlite, type StatementObserver } from '../../src/store/connect.js';
 import { MAX_BATCH } from '../../src/store/group-commit.js';
-import { META } from './store-fixture.js';
+import { at, changed, claimFor, META, op } from './store-fixture.js';
 
 const quiet = createLogger('error', () => {});
 const dirs: string[] = [];
@@ -150,5 +150,33 @@ describe('SQLite group commit', () => {
     expect(await Promise.all(inserts)).toEqual(
       records.map((record) => ({ inserted: true, record })),
     );
+  });
+});
+
+describe('SQLite log writes', () => {
+  it('logs a status change without reading the log when the writer gives the status it read; progress still reads it', async () => {
+    const logReads: string[] = [];
+    const { store } = await open(({ sql }) => {
+      if (sql.startsWith('select') && sql.includes('from "operation_events"')) logReads.push(sql);
+    });
+    const pending = op();
+    await store.insert(pending, new Date(0), META);
+    const running = claimFor('w1')(pending) as OperationRecord;
+    expect(await store.update(running, { revision: 1, status: 'PENDING' }, META)).toBe(true);
+    expect(logReads).toEqual([]);
+    const step = changed(progress(running, 0.5, null, at(200)));
+    expect(await store.update(step, { revision: 2, status: 'RUNNING' }, META)).toBe(true);
+    expect(logReads).toHaveLength(1);
+    const cancelling = changed(cancel(step, 'alice', null, at(300)));
+    expect(await store.update(cancelling, { revision: 3 }, META)).toBe(true);
+    expect(logReads).toHaveLength(2);
+    const log = await store.events(pending.id, 0, 10);
+    expect(log.map((event) => [event.revision, event.state.status])).toEqual([
+      [1, 'PENDING'],
+      [2, 'RUNNING'],
+      [3, 'RUNNING'],
+      [4, 'CANCELLING'],
+    ]);
+    await store.close();
   });
 });
