@@ -176,7 +176,31 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     return item;
   }
 
-  async next(): Promise<IteratorResult<OperationRecord>> {
+  /**
+   * The next state, at once when one waits; otherwise once one is queued or the stream ends.
+   * Not an async function: an idle reader then holds one pending promise, not a suspended frame.
+   */
+  next(): Promise<IteratorResult<OperationRecord>> {
+    let result: IteratorResult<OperationRecord> | null;
+    try {
+      result = this.read();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (result !== null) return Promise.resolve(result);
+    // Everything is read: an idle stream keeps no slots (length 0 frees the array's store).
+    this.items.length = 0;
+    this.head = 0;
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    }).then(() => {
+      this.wake = null;
+      return this.next();
+    });
+  }
+
+  /** What `next` returns without waiting, or null when it must wait for a push. */
+  private read(): IteratorResult<OperationRecord> | null {
     for (;;) {
       if (this.failure) {
         const failure = this.failure;
@@ -193,17 +217,8 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
         }
         return { done: false, value: item.record };
       }
-      if (this.completeAfterDrain) {
-        this.close();
-        continue;
-      }
-      // Everything is read: an idle stream keeps no slots (length 0 frees the array's store).
-      this.items.length = 0;
-      this.head = 0;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-      this.wake = null;
+      if (!this.completeAfterDrain) return null;
+      this.close();
     }
   }
 

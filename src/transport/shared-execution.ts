@@ -86,10 +86,14 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
     this.#key = key;
   }
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    const step = await this.#iterator.next();
-    if (step.done) return { done: true, value: undefined };
-    const event = step.value;
+  // Not an async function: an idle stream then holds one pending promise, not a suspended frame.
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.#iterator
+      .next()
+      .then((step) => (step.done ? { done: true, value: undefined } : this.#execute(step.value)));
+  }
+
+  async #execute(event: unknown): Promise<IteratorResult<ExecutionResult>> {
     const executed =
       this.#key === null
         ? execute({ ...this.#args, rootValue: event })
