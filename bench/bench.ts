@@ -391,6 +391,8 @@ const MEASURES: Record<Scenario, readonly [key: string, label: string, lowerIsBe
       ['rssEndMiB', 'RSS at end (MiB)', true],
       ['rssPeakMiB', 'RSS peak (MiB)', true],
       ['rssSlopeMiBPerMin', 'RSS trend (MiB/min)', true],
+      ['rssFloorFirstMiB', 'RSS floor, first half (MiB)', true],
+      ['rssFloorLastMiB', 'RSS floor, second half (MiB)', true],
     ],
     listing: [
       ['readyMs', 'start until ready (ms)', true],
@@ -584,7 +586,8 @@ function scenarioText(): string {
   ${sizes.feeds} admin sockets following \`operationsUpdated\` for ${sizes.dashboardDuration} s:
   delivered events/s (all feeds and per feed), the changes the server committed, latency from
   an event's \`updatedAt\` to its arrival (every frame of 5 feeds is parsed, the others' are
-  counted), server RSS each second with its least-squares trend; then every operation is
+  counted), server RSS each second with its least-squares trend and the floor of each half
+  (RSS is a sawtooth under garbage collection); then every operation is
   cancelled (200 requests at a time) and each subscriber must see every CANCELLED: the time
   until then, and how many it missed.
 - **listing**: a store seeded with 10,000 and then 1,000,000 finished operations of 10 owners

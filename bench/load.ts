@@ -402,6 +402,10 @@ function slopePerMinute(values: readonly number[], stepSec: number): number {
   return (num / den) * 60;
 }
 
+/** Smallest value, NaN when empty. */
+const minimum = (values: readonly number[]) =>
+  values.length === 0 ? Number.NaN : Math.min(...values);
+
 /** Runs `work` on every item, `concurrency` at a time. */
 async function eachOf<T>(
   items: readonly T[],
@@ -506,6 +510,10 @@ async function dashboard() {
     rssEndMiB: round(memory.at(-1) ?? Number.NaN, 1),
     rssPeakMiB: round(maximum(memory), 1),
     rssSlopeMiBPerMin: round(slopePerMinute(memory, 1), 1),
+    // The lowest reading of each half: garbage collection makes RSS a sawtooth, whose floor
+    // rising from one half to the next is what growth looks like.
+    rssFloorFirstMiB: round(minimum(memory.slice(0, Math.ceil(memory.length / 2))), 1),
+    rssFloorLastMiB: round(minimum(memory.slice(Math.floor(memory.length / 2))), 1),
     rssMiB: memory.map((value) => round(value, 1)),
   };
 }
