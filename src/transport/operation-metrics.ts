@@ -1,4 +1,10 @@
-import { type DocumentNode, type ExecutionResult, getOperationAST, Kind } from 'graphql';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  getOperationAST,
+  Kind,
+} from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { type AppMetrics, codeLabel } from '../metrics/metrics.js';
 import type { ServerContext } from './yoga.js';
@@ -32,6 +38,11 @@ export function useOperationMetrics(metrics: AppMetrics): Plugin<ServerContext> 
     if (isAsyncIterable(result)) metrics.graphqlOperation(type, 'ok');
     else metrics.graphqlOperation(type, outcomeOf((result as ExecutionResult).errors));
   };
+  const onSubscribe = {
+    onSubscribeResult({ args, result }: { args: ExecutionArgs; result: unknown }) {
+      record(args.document, args.operationName, result);
+    },
+  };
   return {
     onParse:
       () =>
@@ -50,10 +61,7 @@ export function useOperationMetrics(metrics: AppMetrics): Plugin<ServerContext> 
         record(args.document, args.operationName, result);
       },
     }),
-    onSubscribe: ({ args }) => ({
-      onSubscribeResult({ result }) {
-        record(args.document, args.operationName, result);
-      },
-    }),
+    // One hooks object for every subscription: envelop keeps a subscription's hooks for its life.
+    onSubscribe: () => onSubscribe,
   };
 }

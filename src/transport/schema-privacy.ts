@@ -18,6 +18,10 @@ function stripResult(result: unknown): void {
   errors?.forEach(withoutSuggestion);
 }
 
+const strippedSubscription = {
+  onSubscribeResult: ({ result }: { result: unknown }) => stripResult(result),
+};
+
 /**
  * For servers that keep their schema to themselves (`INTROSPECTION` off, the production
  * default): `__schema` and `__type` are refused at validation, and no error says "Did you
@@ -33,6 +37,7 @@ export function useSchemaPrivacy(): Plugin {
       };
     },
     onExecute: () => ({ onExecuteDone: ({ result }) => stripResult(result) }),
-    onSubscribe: () => ({ onSubscribeResult: ({ result }) => stripResult(result) }),
+    // One hooks object for every subscription: envelop keeps a subscription's hooks for its life.
+    onSubscribe: () => strippedSubscription,
   };
 }

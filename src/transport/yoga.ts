@@ -192,16 +192,22 @@ class UntilExpiry<T> implements AsyncIterableIterator<T> {
  */
 function useExpiryCutoff(): Plugin<ServerContext> {
   return {
-    onSubscribe: () => ({
-      onSubscribeResult({ args, result, setResult }) {
-        const { viewer, session } = args.contextValue as Partial<Context>;
-        if (viewer && isAsyncIterable(result)) {
-          setResult(new UntilExpiry(result, viewer, session ?? null));
-        }
-      },
-    }),
+    onSubscribe: () => cutoffAtExpiry,
   };
 }
+
+/**
+ * `useExpiryCutoff`'s hooks, one object for every subscription: envelop keeps the hooks of a
+ * subscription for its whole life.
+ */
+const cutoffAtExpiry: OnSubscribeHooks = {
+  onSubscribeResult({ args, result, setResult }) {
+    const { viewer, session } = args.contextValue as Partial<Context>;
+    if (viewer && isAsyncIterable(result)) {
+      setResult(new UntilExpiry(result, viewer, session ?? null));
+    }
+  },
+};
 
 /**
  * `streamSignal` of a socket's context, called as its method: the socket's signal, which yoga
@@ -212,6 +218,12 @@ function socketStreamSignal(this: ServerContext): AbortSignal {
   if (this.socketSignal === undefined) throw new Error('Not a socket context.');
   return this.socketSignal;
 }
+
+/** What a plugin's `onSubscribe` may return: hooks on the result and on a failure. */
+type OnSubscribeHooks = Exclude<
+  ReturnType<NonNullable<Plugin<ServerContext>['onSubscribe']>>,
+  void | Promise<void>
+>;
 
 /** Too many requests: an SSE subscription over the user's cap. */
 const TOO_MANY_REQUESTS = 429;
@@ -270,13 +282,16 @@ function useVariableErrors(): Plugin<ServerContext> {
         if (!isAsyncIterable(result)) tagVariableErrors(result);
       },
     }),
-    onSubscribe: () => ({
-      onSubscribeResult({ result }) {
-        if (!isAsyncIterable(result)) tagVariableErrors(result);
-      },
-    }),
+    onSubscribe: () => variableErrorsOfSubscription,
   };
 }
+
+/** `useVariableErrors`' hooks, one object for every subscription (see `cutoffAtExpiry`). */
+const variableErrorsOfSubscription: OnSubscribeHooks = {
+  onSubscribeResult({ result }) {
+    if (!isAsyncIterable(result)) tagVariableErrors(result);
+  },
+};
 
 /**
  * The `Last-Event-ID` a reconnecting EventSource sends back: the revision it saw last. Anything
