@@ -403,6 +403,7 @@ const MEASURES: Record<Scenario, readonly [key: string, label: string, lowerIsBe
       ['ownSucceededMs', 'own, status SUCCEEDED (ms)', true],
       ['ownActiveMs', 'own, status PENDING/RUNNING/CANCELLING (ms)', true],
       ['allRareKindMs', 'admin, a kind 1 in 1,000 has (ms)', true],
+      ['ownRareKindMs', 'own, a kind 1 in 1,000 has (ms)', true],
       ['ownCountedMs', 'own, first page with totalCount (ms)', true],
       ['metricsMs', '/metrics scrape (ms)', true],
       ['idleCpuPct', 'CPU while idle (%)', true],

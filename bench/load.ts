@@ -543,6 +543,7 @@ async function listing() {
       ['ownSucceeded', LIST, { first: 50, status: ['SUCCEEDED'] }, false],
       ['ownActive', LIST, { first: 50, status: ['PENDING', 'RUNNING', 'CANCELLING'] }, false],
       ['allRareKind', LIST, { first: 50, kind: rareKind }, true],
+      ['ownRareKind', LIST, { first: 50, kind: rareKind }, false],
       ['ownCounted', LIST_COUNTED, { first: 50 }, false],
     ];
   const figures: Record<string, number> = {};

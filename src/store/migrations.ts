@@ -147,6 +147,28 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('operations_status_owner_created_at_id_idx').execute();
     },
   },
+  // Listing by kind (everyone's, or one owner's) reads a range of these, newest first: without
+  // them a kind one operation in 1,000 has was found by reading every row (80 ms a page over
+  // 1,000,000 operations, `npm run bench -- listing`). A kind never changes, so only inserts and
+  // deletes maintain them.
+  '0006_kind_idx': {
+    async up(db) {
+      await db.schema
+        .createIndex('operations_kind_created_at_id_idx')
+        .on('operations')
+        .columns(['kind', 'created_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('operations_owner_kind_created_at_id_idx')
+        .on('operations')
+        .columns(['owner_id', 'kind', 'created_at', 'id'])
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('operations_owner_kind_created_at_id_idx').execute();
+      await db.schema.dropIndex('operations_kind_created_at_id_idx').execute();
+    },
+  },
 };
 
 /** Where the migrator keeps its own bookkeeping tables. */
