@@ -2,6 +2,8 @@ import { SubscriberTooSlowError } from './errors.js';
 import type { OperationRecord } from './model.js';
 import { isDone } from './status.js';
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 // How many done operations a long-lived feed remembers, to drop late duplicates of their states.
 const REMEMBERED_DONE = 10_000;
 
@@ -60,7 +62,11 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
    * one, so that the many single-operation streams, which end there, never hold one.
    */
   private doneRevision: Map<string, number> | null = null;
-  private wake: (() => void) | null = null;
+  /** The reader's `next` while nothing waits: settled by the next push, close or failure. */
+  private reader: {
+    resolve(result: IteratorResult<OperationRecord>): void;
+    reject(error: unknown): void;
+  } | null = null;
   private closed = false;
   private completeAfterDrain = false;
   /** Why the stream was cut off, thrown once by `next`. */
@@ -109,7 +115,7 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
       queued.status = record.status;
     }
     if (this.completeOnTerminal && isDone(record.status)) this.completeAfterDrain = true;
-    this.wake?.();
+    this.wake();
   }
 
   /**
@@ -136,7 +142,7 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     this.waitingByOperation.clear();
     this.waitingChanges.clear();
     this.behind = 0;
-    this.wake?.();
+    this.wake();
     this.onClose();
   }
 
@@ -177,49 +183,66 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   }
 
   /**
-   * The next state, at once when one waits; otherwise once one is queued or the stream ends.
-   * Not an async function: an idle reader then holds one pending promise, not a suspended frame.
+   * What the reader gets now: the oldest waiting state, the end, or the failure (thrown once);
+   * null when it has to wait.
+   */
+  private poll(): IteratorResult<OperationRecord> | null {
+    if (this.failure) {
+      const failure = this.failure;
+      this.failure = null;
+      throw failure;
+    }
+    if (this.closed) return DONE;
+    const item = this.shift();
+    if (item) {
+      const { id } = item.record;
+      if (this.waitingByOperation.get(id) === item) this.waitingByOperation.delete(id);
+      if (isDone(item.record.status) && !this.completeOnTerminal) {
+        this.forget(item.record);
+      }
+      return { done: false, value: item.record };
+    }
+    if (this.completeAfterDrain) {
+      this.close();
+      return DONE;
+    }
+    // Everything is read: an idle stream keeps no slots (length 0 frees the array's store).
+    this.items.length = 0;
+    this.head = 0;
+    return null;
+  }
+
+  /** Settles a waiting reader's `next` with what there is now. */
+  private wake(): void {
+    const reader = this.reader;
+    if (reader === null) return;
+    this.reader = null; // a close inside `poll` finds no reader to settle twice
+    let result: IteratorResult<OperationRecord> | null;
+    try {
+      result = this.poll();
+    } catch (error) {
+      reader.reject(error);
+      return;
+    }
+    if (result === null) this.reader = reader;
+    else reader.resolve(result);
+  }
+
+  /**
+   * The next state: settled at once when one waits, else by the push or close that follows. Not
+   * an async function: an idle reader holds one pending promise, not a suspended frame.
    */
   next(): Promise<IteratorResult<OperationRecord>> {
     let result: IteratorResult<OperationRecord> | null;
     try {
-      result = this.read();
+      result = this.poll();
     } catch (error) {
       return Promise.reject(error);
     }
     if (result !== null) return Promise.resolve(result);
-    // Everything is read: an idle stream keeps no slots (length 0 frees the array's store).
-    this.items.length = 0;
-    this.head = 0;
-    return new Promise<void>((resolve) => {
-      this.wake = resolve;
-    }).then(() => {
-      this.wake = null;
-      return this.next();
+    return new Promise((resolve, reject) => {
+      this.reader = { resolve, reject };
     });
-  }
-
-  /** What `next` returns without waiting, or null when it must wait for a push. */
-  private read(): IteratorResult<OperationRecord> | null {
-    for (;;) {
-      if (this.failure) {
-        const failure = this.failure;
-        this.failure = null;
-        throw failure;
-      }
-      if (this.closed) return { done: true, value: undefined };
-      const item = this.shift();
-      if (item) {
-        const { id } = item.record;
-        if (this.waitingByOperation.get(id) === item) this.waitingByOperation.delete(id);
-        if (isDone(item.record.status) && !this.completeOnTerminal) {
-          this.forget(item.record);
-        }
-        return { done: false, value: item.record };
-      }
-      if (!this.completeAfterDrain) return null;
-      this.close();
-    }
   }
 
   async return(): Promise<IteratorResult<OperationRecord>> {

@@ -70,6 +70,16 @@ function executeShared(args: ExecutionArgs, key: string, event: unknown): Execut
   return result;
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
+function yielded(value: ExecutionResult): IteratorYieldResult<ExecutionResult> {
+  return { done: false, value };
+}
+
 /**
  * `source` with each event executed for the subscription `args` describes: shared with the
  * other streams of its `key`, or on its own without one; ending one ends the other. A class, so
@@ -86,19 +96,18 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
     this.#key = key;
   }
 
-  // Not an async function: an idle stream then holds one pending promise, not a suspended frame.
+  // Not an async function: an idle stream holds one pending promise, not a suspended frame; and
+  // a shared result that is already there costs no second promise.
   next(): Promise<IteratorResult<ExecutionResult>> {
-    return this.#iterator
-      .next()
-      .then((step) => (step.done ? { done: true, value: undefined } : this.#execute(step.value)));
-  }
-
-  async #execute(event: unknown): Promise<IteratorResult<ExecutionResult>> {
-    const executed =
-      this.#key === null
-        ? execute({ ...this.#args, rootValue: event })
-        : executeShared(this.#args, this.#key, event);
-    return { done: false, value: await executed };
+    return this.#iterator.next().then((step) => {
+      if (step.done) return DONE;
+      const event = step.value;
+      const executed =
+        this.#key === null
+          ? execute({ ...this.#args, rootValue: event })
+          : executeShared(this.#args, this.#key, event);
+      return isPromise(executed) ? executed.then(yielded) : yielded(executed);
+    });
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

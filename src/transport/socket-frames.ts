@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { WebSocket } from 'ws';
 
@@ -59,38 +58,13 @@ const TEXT = { binary: false } as const;
  */
 const HIGH_WATER_BYTES = 64 * 1024;
 
-/** Connections corked in this tick, uncorked together once its promise jobs have run. */
-const corked = new Set<Duplex>();
-
-function uncorkAll(): void {
-  for (const connection of corked) connection.uncork();
-  corked.clear();
-}
-
 /**
- * Holds `connection`'s writes until this tick's promise jobs have run, so that the frames a
- * socket gets in one go (the last state, then `complete`; several subscriptions' events) leave
- * in one system call rather than one each.
+ * Writes `frame` as a text message on `socket`. The promise, made only when the socket already
+ * has `HIGH_WATER_BYTES` waiting, resolves once the frame has been written (or the socket has
+ * closed).
  */
-function corkForTick(connection: Duplex): void {
-  if (corked.has(connection)) return;
-  if (corked.size === 0) process.nextTick(uncorkAll);
-  connection.cork();
-  corked.add(connection);
-}
-
-/**
- * Writes `frame` as a text message on `socket`, whose TCP connection is `connection`. The promise,
- * made only when the socket already has `HIGH_WATER_BYTES` waiting, resolves once the frame has
- * been written (or the socket has closed).
- */
-export function sendFrame(
-  socket: WebSocket,
-  connection: Duplex,
-  frame: Buffer,
-): Promise<void> | undefined {
+export function sendFrame(socket: WebSocket, frame: Buffer): Promise<void> | undefined {
   if (socket.readyState !== socket.OPEN) return undefined;
-  corkForTick(connection);
   if (socket.bufferedAmount < HIGH_WATER_BYTES) {
     socket.send(frame, TEXT);
     return undefined;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import {
   type ExecutionArgs,
   type ExecutionResult,
@@ -89,8 +88,6 @@ class Connection implements SocketSession, Expiring {
     readonly deps: ConnectionDeps,
     /** Numbers the socket in request ids. */
     readonly serial: number,
-    /** The socket's TCP connection, which subscription events are written to in batches. */
-    readonly tcp: Duplex,
   ) {
     this.#viewer = viewer;
     // Every subscription of the socket listens to it twice (its stream and its slot): up to the
@@ -110,7 +107,7 @@ class Connection implements SocketSession, Expiring {
    */
   writeNext(id: string, result: ExecutionResult): Promise<void> | undefined {
     if (result.errors !== undefined) this.deps.masking.report(result.errors, this.requestId(id));
-    return sendFrame(this.socket, this.tcp, nextFrame(id, result));
+    return sendFrame(this.socket, nextFrame(id, result));
   }
 
   /** The token's viewer now; a renewal replaces it. */
@@ -411,7 +408,6 @@ export function attachWebSocket(
         // The upgrade request (its headers, raw headers and stream state) would otherwise stay
         // with every socket for its whole life: only its Host header is read after this.
         const host = ctx.extra.request.headers.host || undefined;
-        const tcp = ctx.extra.request.socket;
         (ctx.extra as { request: unknown }).request = null;
         // Nor is the token sent in `connection_init` read again (a renewal sends its own).
         (ctx as { connectionParams?: unknown }).connectionParams = undefined;
@@ -422,7 +418,6 @@ export function attachWebSocket(
           host,
           connectionDeps,
           ++sockets,
-          tcp,
         );
         ctx.extra.connection = connection;
         return connection.start();
