@@ -32,6 +32,14 @@ interface Queued {
   status: OperationRecord['status'];
 }
 
+/** What waits for the reader of one operation. */
+interface Waiting {
+  /** The newest waiting item; null once read (earlier ones are read before it). */
+  latest: Item | null;
+  /** Waiting status changes (progress-only items are not counted). */
+  changes: number;
+}
+
 interface Item {
   record: OperationRecord;
   /** Same status as the revision queued before it for that operation. */
@@ -50,9 +58,11 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
   /** Waiting items from `head` on; read ones before it are cleared and trimmed now and then. */
   private items: Array<Item | undefined> = [];
   private head = 0;
-  private readonly waitingByOperation = new Map<string, Item>();
-  /** Waiting status changes per operation (progress-only items are not counted). */
-  private readonly waitingChanges = new Map<string, number>();
+  /**
+   * Per operation with something waiting, the newest item and the number of status changes; one
+   * map rather than two, so an idle stream holds one empty map less.
+   */
+  private readonly waiting = new Map<string, Waiting>();
   /** Waiting status changes beyond the first of each operation. */
   private behind = 0;
   /** Per operation, the revision and status queued last. */
@@ -90,17 +100,19 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     const queued = this.last.get(id);
     if (record.revision <= (queued?.revision ?? this.doneRevision?.get(id) ?? 0)) return;
     const progressOnly = queued?.status === record.status;
-    const waiting = this.waitingByOperation.get(id);
-    if (progressOnly && waiting?.progressOnly) {
-      waiting.record = record;
+    let waiting = this.waiting.get(id);
+    if (progressOnly && waiting?.latest?.progressOnly) {
+      waiting.latest.record = record;
     } else {
       const item: Item = { record, progressOnly };
       this.items.push(item);
-      this.waitingByOperation.set(id, item);
+      if (waiting === undefined) {
+        waiting = { latest: item, changes: 0 };
+        this.waiting.set(id, waiting);
+      } else waiting.latest = item;
       if (!progressOnly) {
-        const changes = (this.waitingChanges.get(id) ?? 0) + 1;
-        this.waitingChanges.set(id, changes);
-        if (changes > 1) this.behind++;
+        waiting.changes++;
+        if (waiting.changes > 1) this.behind++;
       }
       if (this.behind > this.limits.maxBacklog || this.size > this.limits.maxWaiting) {
         this.failure = new SubscriberTooSlowError(this.behind, this.size);
@@ -139,8 +151,7 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     this.closed = true;
     this.items = [];
     this.head = 0;
-    this.waitingByOperation.clear();
-    this.waitingChanges.clear();
+    this.waiting.clear();
     this.behind = 0;
     this.wake();
     this.onClose();
@@ -172,12 +183,14 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    if (item && !item.progressOnly) {
-      const { id } = item.record;
-      const changes = this.waitingChanges.get(id) ?? 1;
-      if (changes > 1) this.behind--;
-      if (changes === 1) this.waitingChanges.delete(id);
-      else this.waitingChanges.set(id, changes - 1);
+    const waiting = item && this.waiting.get(item.record.id);
+    if (item && waiting) {
+      if (!item.progressOnly) {
+        if (waiting.changes > 1) this.behind--;
+        if (waiting.changes > 0) waiting.changes--;
+      }
+      if (waiting.latest === item) waiting.latest = null;
+      if (waiting.latest === null && waiting.changes === 0) this.waiting.delete(item.record.id);
     }
     return item;
   }
@@ -195,8 +208,6 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     if (this.closed) return DONE;
     const item = this.shift();
     if (item) {
-      const { id } = item.record;
-      if (this.waitingByOperation.get(id) === item) this.waitingByOperation.delete(id);
       if (isDone(item.record.status) && !this.completeOnTerminal) {
         this.forget(item.record);
       }

@@ -83,6 +83,8 @@ class Connection implements SocketSession, Expiring {
     readonly socket: WebSocket,
     /** This connection's place under the user's cap. */
     readonly slot: Slot,
+    /** Whose caps the socket and its subscriptions count against (`quotaHolder`). */
+    readonly holder: string,
     /** The Host header of the upgrade request, kept instead of the whole request. */
     readonly host: string | undefined,
     readonly deps: ConnectionDeps,
@@ -394,7 +396,9 @@ export function attachWebSocket(
           ctx.extra.socket.close(CloseCode.Forbidden, refusal);
           return false;
         }
-        const slot = limits.openSocket(quotaHolder(result.viewer));
+        // A renewal keeps the principal, so the socket's quota holder stays this one string.
+        const holder = quotaHolder(result.viewer);
+        const slot = limits.openSocket(holder);
         if (slot === null) {
           const { maxSocketsPerUser } = limits.caps;
           logger.debug('WebSocket refused: too many connections', { maxSocketsPerUser });
@@ -415,6 +419,7 @@ export function attachWebSocket(
           result.viewer,
           ctx.extra.socket,
           slot,
+          holder,
           host,
           connectionDeps,
           ++sockets,
@@ -479,7 +484,7 @@ export function attachWebSocket(
               ),
             );
           }
-          slot = limits.openSubscription(quotaHolder(viewer), streams.signal);
+          slot = limits.openSubscription(connection.holder, streams.signal);
           if (slot === null) {
             return refuse(tooManySubscriptions(limits.caps.maxSubscriptionsPerUser));
           }

@@ -287,6 +287,25 @@ describe('UpdateQueue', () => {
     expect(items.filter((o) => o.progress === 1)).toHaveLength(5_000);
   });
 
+  it('counts the backlog down as the reader catches up, and coalesces progress again once the status changes are read', async () => {
+    const queue = new UpdateQueue(false, () => {});
+    queue.push(rec('a', 1, 'PENDING'));
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 3, 'CANCELLING'));
+    queue.push(rec('b', 1, 'PENDING'));
+    expect(queue.backlog).toBe(2);
+    expect((await queue.next()).value).toMatchObject({ id: 'a', revision: 1 });
+    expect(queue.backlog).toBe(1);
+    expect((await queue.next()).value).toMatchObject({ id: 'a', revision: 2 });
+    expect(queue.backlog).toBe(0);
+    queue.push(rec('a', 4, 'CANCELLING', 0.5)); // progress behind its waiting status change
+    queue.push(rec('a', 5, 'CANCELLING', 0.6)); // replaces revision 4
+    expect(queue.size).toBe(3);
+    const { items } = await drainNow(queue);
+    expect(items.map((op) => `${op.id}${op.revision}`)).toEqual(['a3', 'b1', 'a5']);
+    expect(queue.backlog).toBe(0);
+  });
+
   it('ends the stream with SubscriberTooSlowError once more status changes wait than the bound, and frees them', async () => {
     let closed = 0;
     const queue = new UpdateQueue(false, () => closed++, { maxBacklog: 10, maxWaiting: 1_000 });
