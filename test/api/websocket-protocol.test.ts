@@ -445,6 +445,41 @@ function countOf(n: number, match: (m: ServerMessage) => boolean) {
   return (m: ServerMessage) => match(m) && ++count === n;
 }
 
+describe('subscription event frames', () => {
+  it('sends each event as a text frame holding its next message, the same bytes to every socket that used the same id', async () => {
+    const server = await startTestServer();
+    const alice = userClient(server, 'alice');
+    const op = await alice.start({ kind: 'demo.sleep', input: { ms: 600_000, steps: 1 } });
+    const sockets = [await connected(server), await connected(server)];
+    const frames = sockets.map((raw) => {
+      const seen: { text: string; binary: boolean }[] = [];
+      raw.ws.on('message', (data, binary) => seen.push({ text: String(data), binary }));
+      raw.send(subscribeMessage('w', WATCH, { id: op.id }));
+      return seen;
+    });
+    for (const raw of sockets) await raw.messages.next(); // the current state
+    expect((await alice.cancel(op.id)).__typename).toBe('CancelOperationSuccess');
+    for (const raw of sockets) await raw.messages.until((m) => m.type === 'complete');
+
+    const [first, second] = frames;
+    expect(first?.every((frame) => !frame.binary)).toBe(true);
+    expect(second?.map((frame) => frame.text)).toEqual(first?.map((frame) => frame.text));
+    const messages = (first ?? []).map((frame) => JSON.parse(frame.text) as ServerMessage);
+    expect(messages.at(-1)).toEqual({ id: 'w', type: 'complete' });
+    expect(messages.at(-2)).toEqual({
+      id: 'w',
+      type: 'next',
+      payload: {
+        data: {
+          operationUpdated: { id: op.id, status: 'CANCELLED', revision: expect.any(Number) },
+        },
+      },
+    });
+    const revisions = messages.slice(0, -1).map((message) => opOf(message).revision);
+    expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+  });
+});
+
 describe('socket lifetime', () => {
   it('a client complete ends that stream only; the handler keeps running', async () => {
     const { server, op, run } = await startControlled();
