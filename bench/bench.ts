@@ -633,7 +633,7 @@ ${scenarioText()}
 ## Reproduce
 
 \`\`\`sh
-npm run bench                                  # everything, about 20 minutes
+npm run bench                                  # everything, about 10 minutes
 npm run bench -- fanout --subs 1000            # one scenario at one size
 npm run bench -- dashboard --no-write          # one scenario at full size, docs left alone
 npm run bench -- listing --stores 10000,1000000
