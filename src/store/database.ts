@@ -61,8 +61,20 @@ export interface OperationEventsTable {
   error: JsonText | null;
 }
 
+/**
+ * The `owner_starts` table: how many operations each owner created in each second (epoch
+ * seconds of `created_at`), written with every insert. The start-rate quota sums it over its
+ * window before counting the rows themselves (`store/quota.ts`).
+ */
+export interface OwnerStartsTable {
+  owner_id: string;
+  second: EpochMsColumn;
+  starts: number;
+}
+
 /** The tables Kysely knows about. */
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
+  owner_starts: OwnerStartsTable;
 }

@@ -25,6 +25,7 @@ import {
   type WriteTransactions,
 } from './dialect-traits.js';
 import { PROGRESS_LOG_INTERVAL_MS } from './log-writes.js';
+import { startSecond } from './quota.js';
 import { selectOperation } from './statements.js';
 import {
   LOG_CHANGE_COLUMNS,
@@ -366,6 +367,11 @@ export class KyselyStore implements OperationStore {
           .where('finished_at', '<', toMs(cutoff));
         // A done operation never changes again, so both statements see the same set.
         await tx.deleteFrom('operation_events').where('operation_id', 'in', expired).execute();
+        // Start counts are read for a minute's window (`quota.ts`); older ones only take room.
+        await tx
+          .deleteFrom('owner_starts')
+          .where('second', '<', startSecond(toMs(cutoff)))
+          .execute();
         const { numDeletedRows } = await tx
           .deleteFrom('operations')
           .where('status', 'not in', UNFINISHED_STATUSES)

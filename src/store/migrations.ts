@@ -169,6 +169,34 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('operations_kind_created_at_id_idx').execute();
     },
   },
+  // Starts per owner and second (`store/quota.ts`), counted from the last hour's operations: the
+  // rate window is a minute.
+  '0007_owner_starts': {
+    async up(db) {
+      await db.schema
+        .createTable('owner_starts')
+        .addColumn('owner_id', 'text', (col) => col.notNull())
+        .addColumn('second', 'bigint', (col) => col.notNull())
+        .addColumn('starts', 'integer', (col) => col.notNull())
+        .addPrimaryKeyConstraint('owner_starts_pk', ['owner_id', 'second'])
+        .execute();
+      const second = sql<number>`created_at / 1000`;
+      await db
+        .insertInto('owner_starts')
+        .columns(['owner_id', 'second', 'starts'])
+        .expression(
+          db
+            .selectFrom('operations')
+            .select(['owner_id', second.as('second'), sql<number>`count(*)`.as('starts')])
+            .where('created_at', '>', Date.now() - 3_600_000)
+            .groupBy(['owner_id', second]),
+        )
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('owner_starts').execute();
+    },
+  },
 };
 
 /** Where the migrator keeps its own bookkeeping tables. */

@@ -4,11 +4,16 @@ import type { OperationRecord } from '../operations/model.js';
 import type { StartQuota } from '../operations/ports.js';
 import type { Database } from './database.js';
 import type { DialectTraits } from './dialect-traits.js';
-import { selectActiveAt, selectStartBack } from './statements.js';
+import { selectActiveAt, selectStartBack, sumStartsFrom } from './statements.js';
 import { toMs } from './store-rows.js';
 
 function seconds(ms: number): string {
   return `${Math.ceil(ms / 100) / 10} s`;
+}
+
+/** The epoch second an operation created at `ms` counts its start in (`owner_starts`). */
+export function startSecond(ms: number): number {
+  return Math.floor(ms / 1000);
 }
 
 /**
@@ -16,6 +21,11 @@ function seconds(ms: number): string {
  * the insert's write transaction, after `DialectTraits.lockOwner`, so no other insert of this
  * owner commits between the count and the insert. Each limit reads at most `limit` index entries:
  * the row `limit` places from the newest, if there is one, is the proof of being over it.
+ *
+ * The start rate first sums the owner's starts per second over the window (one row per second
+ * of it, whatever the limit): every insert counts there, so the sum is at least the starts in
+ * the window, and an owner below the limit by it is below it. Only a sum at the limit reads the
+ * rows themselves, at most `maxStarts` of them.
  */
 export async function enforceQuota(
   tx: Kysely<Database>,
@@ -25,7 +35,7 @@ export async function enforceQuota(
 ): Promise<void> {
   const now = toMs(record.createdAt);
   let rateWaitMs = 0;
-  if (quota.maxStarts !== null) {
+  if (quota.maxStarts !== null && (await startsAtLeast(tx, dialect, record, quota))) {
     // The start `maxStarts` places back leaves the window at its created_at + windowMs; only then
     // are fewer than `maxStarts` starts in it. (A start is a row: a refused one stores nothing,
     // an idempotent repeat stores nothing new.)
@@ -66,4 +76,20 @@ export async function enforceQuota(
       'rate',
     );
   }
+}
+
+/**
+ * Whether the starts counted per second over `quota`'s window (its first second whole) reach
+ * `maxStarts`: one range of the counts' primary key, a row per second of the window at most.
+ * Counts older than the window are left to retention (`deleteFinishedBefore`).
+ */
+async function startsAtLeast(
+  tx: Kysely<Database>,
+  dialect: DialectTraits,
+  record: OperationRecord,
+  quota: StartQuota,
+): Promise<boolean> {
+  const from = startSecond(toMs(record.createdAt) - quota.windowMs);
+  const [row] = (await sumStartsFrom.execute(tx, dialect, { ownerId: record.ownerId, from })).rows;
+  return Number(row?.starts ?? 0) >= (quota.maxStarts ?? 0);
 }

@@ -227,3 +227,26 @@ export const selectActiveAt = new Prepared<{ ownerId: string; skip: number }, { 
       .offset(skip)
       .limit(1),
 );
+
+/** Counts one start of `ownerId` in epoch second `second`. */
+export const countStart = new Prepared<{ ownerId: string; second: number }, never>(
+  (db, { ownerId, second }) =>
+    db
+      .insertInto('owner_starts')
+      .values({ owner_id: ownerId, second, starts: 1 })
+      .onConflict((oc) =>
+        oc.columns(['owner_id', 'second']).doUpdateSet({ starts: sql`owner_starts.starts + 1` }),
+      ),
+);
+
+/** How many starts `ownerId` made in epoch second `from` and later (one row per second). */
+export const sumStartsFrom = new Prepared<
+  { ownerId: string; from: number },
+  { starts: number | string | null }
+>((db, { ownerId, from }) =>
+  db
+    .selectFrom('owner_starts')
+    .select((eb) => eb.fn.sum<number | string | null>('starts').as('starts'))
+    .where('owner_id', '=', ownerId)
+    .where('second', '>=', from),
+);

@@ -4,8 +4,9 @@ import type { ChangeMeta, InsertResult, StartQuota, WriteCondition } from '../op
 import type { Database } from './database.js';
 import type { DialectTraits, WriteTransactions } from './dialect-traits.js';
 import { logChange } from './log-writes.js';
-import { enforceQuota } from './quota.js';
+import { enforceQuota, startSecond } from './quota.js';
 import {
+  countStart,
   insertEventRow,
   insertOperationRow,
   releaseKey,
@@ -18,7 +19,10 @@ import { mutableColumns, toEventRow, toMs, toRecord, toRow } from './store-rows.
 // committed, so one more lookup finds it. A third attempt only guards against odd drivers.
 const INSERT_ATTEMPTS = 3;
 
-/** Inserts `record` and its log entry; the caller's transaction makes them one. */
+/**
+ * Inserts `record` and its log entry, and counts it among its owner's starts (`enforceQuota`);
+ * the caller's transaction makes them one.
+ */
 async function insertWithEvent(
   tx: Kysely<Database>,
   dialect: DialectTraits,
@@ -27,6 +31,10 @@ async function insertWithEvent(
 ) {
   await insertOperationRow.execute(tx, dialect, toRow(record));
   await insertEventRow.execute(tx, dialect, toEventRow(record, meta));
+  await countStart.execute(tx, dialect, {
+    ownerId: record.ownerId,
+    second: startSecond(toMs(record.createdAt)),
+  });
 }
 
 /**

@@ -149,6 +149,7 @@ describe.skipIf(!url)('PostgreSQL store (skipped: set TEST_DATABASE_URL to run i
         '0004_operation_event_changes',
         '0005_owner_quota_idx',
         '0006_kind_idx',
+        '0007_owner_starts',
       ]);
     });
 
