@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineHandler } from './handler.js';
 
@@ -33,6 +32,28 @@ const DemoSleepInput = z
   .transform((value) => value ?? { ms: 1000, steps: 10, ignoreCancel: false, fail: null });
 
 /**
+ * Resolves after `ms`, or rejects with the signal's reason once it aborts (the run's own
+ * `RunAborted`, not a new `AbortError` with its stack trace for every cancelled sleep).
+ */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/**
  * The built-in `demo.sleep` kind: waits `ms` in `steps` equal steps, reporting progress after
  * each; honours its AbortSignal unless `ignoreCancel`; throws `fail` at the end when it is a string.
  */
@@ -45,7 +66,7 @@ export const demoSleep = defineHandler({
   async run({ ms, steps, ignoreCancel, fail }, { signal, progress }) {
     const stepSignal = ignoreCancel ? undefined : signal;
     for (let i = 1; i <= steps; i++) {
-      await delay(ms / steps, undefined, { signal: stepSignal });
+      await delay(ms / steps, stepSignal);
       await progress(i / steps, `step ${i} of ${steps}`);
     }
     if (fail !== null) throw new Error(fail);

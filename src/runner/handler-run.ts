@@ -23,6 +23,17 @@ export class RunAborted extends Error {
 /** Why a run was told to stop. */
 export type StopReason = RunAborted['why'];
 
+/**
+ * One reason per cause, shared by every run: an error's stack trace is the costly part of making
+ * it, and this one would only ever point here.
+ */
+const ABORTED: Readonly<Record<StopReason, RunAborted>> = {
+  cancel: new RunAborted('cancel'),
+  timeout: new RunAborted('timeout'),
+  shutdown: new RunAborted('shutdown'),
+  'lease-lost': new RunAborted('lease-lost'),
+};
+
 /** What a run needs from the runner that owns it. */
 export interface RunEnvironment {
   readonly clock: () => Date;
@@ -149,7 +160,7 @@ export class HandlerRun {
 
   #abort(why: StopReason): void {
     this.#stopping = why;
-    this.#controller.abort(new RunAborted(why));
+    this.#controller.abort(ABORTED[why]);
   }
 
   #addTimer(task: () => void, ms: number): void {
