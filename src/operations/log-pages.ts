@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import DataLoader from 'dataloader';
+import { inBatches } from './batches.js';
 import type { LogEntry } from './model.js';
 import type { LogPageQuery, OperationStore } from './ports.js';
 
@@ -15,29 +16,15 @@ export const LOG_BATCH = { maxRows: 2_000, maxPages: 100 } as const;
 /** Reads one log page; the pages asked for in one turn of the event loop are read together. */
 export type LogPageReader = (query: LogPageQuery) => Promise<LogEntry[]>;
 
+/** `LOG_BATCH` as batch bounds: rows asked for, and pages. */
+const LOG_BATCH_BOUNDS = {
+  weigh: (query: LogPageQuery) => query.limit,
+  maxWeight: LOG_BATCH.maxRows,
+  maxItems: LOG_BATCH.maxPages,
+};
+
 const keyOf = (query: LogPageQuery) =>
   `${query.operationId}\u0000${query.afterRevision}\u0000${query.limit}`;
-
-/** Splits `queries` into batches within `LOG_BATCH`, in order. */
-function batches(queries: readonly LogPageQuery[]): LogPageQuery[][] {
-  const result: LogPageQuery[][] = [];
-  let batch: LogPageQuery[] = [];
-  let rows = 0;
-  for (const query of queries) {
-    if (
-      batch.length > 0 &&
-      (rows + query.limit > LOG_BATCH.maxRows || batch.length === LOG_BATCH.maxPages)
-    ) {
-      result.push(batch);
-      batch = [];
-      rows = 0;
-    }
-    batch.push(query);
-    rows += query.limit;
-  }
-  if (batch.length > 0) result.push(batch);
-  return result;
-}
 
 /** Reads every distinct page once, batch after batch, letting other work run between them. */
 async function readPages(
@@ -48,7 +35,7 @@ async function readPages(
   for (const query of queries) distinct.set(keyOf(query), query);
   const read = new Map<string, LogEntry[]>();
   let first = true;
-  for (const batch of batches([...distinct.values()])) {
+  for (const batch of inBatches([...distinct.values()], LOG_BATCH_BOUNDS)) {
     if (!first) await nextTurn();
     first = false;
     const pages = await store.logPages(batch);

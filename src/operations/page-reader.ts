@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { inBatches } from './batches.js';
 import type { OperationRecord } from './model.js';
 import type { OperationStore, PageQuery, SizedKey } from './ports.js';
 
@@ -18,28 +19,16 @@ export const PAGE_READ = {
   maxBytes: 1_048_576,
 } as const;
 
+/** The rows of one statement: at most `bytesPerStatement` of them (a larger row alone). */
+const STATEMENT_BOUNDS = {
+  weigh: (key: SizedKey) => key.bytes,
+  maxWeight: PAGE_READ.bytesPerStatement,
+};
+
 /** What a page read found: the records nearest the starting key first, and whether more follow. */
 export interface PageRead {
   readonly records: OperationRecord[];
   readonly more: boolean;
-}
-
-/** `keys` in runs of at most `PAGE_READ.bytesPerStatement` (a larger row alone), in order. */
-function runs(keys: readonly SizedKey[]): SizedKey[][] {
-  const result: SizedKey[][] = [];
-  let run: SizedKey[] = [];
-  let bytes = 0;
-  for (const key of keys) {
-    if (run.length > 0 && bytes + key.bytes > PAGE_READ.bytesPerStatement) {
-      result.push(run);
-      run = [];
-      bytes = 0;
-    }
-    run.push(key);
-    bytes += key.bytes;
-  }
-  if (run.length > 0) result.push(run);
-  return result;
 }
 
 /**
@@ -70,7 +59,7 @@ export async function readPage(store: OperationStore, query: PageQuery): Promise
     }
     // The rows just sized, read again: a row that stopped matching meanwhile (a status filter,
     // retention) is not there, and a row inserted meanwhile is not read in place of one.
-    for (const run of runs(keep)) {
+    for (const run of inBatches(keep, STATEMENT_BOUNDS)) {
       const first = run[0];
       const last = run.at(-1);
       if (first === undefined || last === undefined) continue;
