@@ -1,7 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildSchema, findBreakingChanges, lexicographicSortSchema, printSchema } from 'graphql';
+import {
+  buildSchema,
+  execute,
+  findBreakingChanges,
+  lexicographicSortSchema,
+  parse,
+  printSchema,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
+import type { OperationRecord } from '../../src/operations/model.js';
+import * as transitions from '../../src/operations/transitions.js';
+import { toGlobalId } from '../../src/schema/ids.js';
 import { schema } from '../../src/schema/index.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -30,5 +40,40 @@ describe('schema.graphql', () => {
     expect(readFileSync(resolve(root, 'test', 'contract', 'operations.graphql'), 'utf8')).toBe(
       readFileSync(sharedContract, 'utf8'),
     );
+  });
+});
+
+describe('node ids', () => {
+  it('resolve in the same turn, so that executing an operation event needs no promise', () => {
+    const now = new Date('2026-01-01T00:00:00.000Z');
+    const op = {
+      ...transitions.create(
+        {
+          id: '7f1d3a0e-0000-4000-8000-000000000000',
+          kind: 'demo.sleep',
+          ownerId: 'alice',
+          input: null,
+          idempotencyKey: null,
+          timeoutMs: null,
+          retryOf: null,
+        },
+        now,
+      ),
+      status: 'RUNNING',
+      revision: 2,
+    } satisfies OperationRecord;
+    const executed = execute({
+      schema,
+      document: parse(
+        'subscription($id: ID!) { operationUpdated(id: $id) { id status revision } }',
+      ),
+      rootValue: op,
+      variableValues: { id: toGlobalId(op.id) },
+      contextValue: { viewer: { id: 'alice', isAdmin: false, expiresAt: new Date(8.64e15) } },
+    });
+    expect(executed).not.toBeInstanceOf(Promise);
+    expect(executed).toEqual({
+      data: { operationUpdated: { id: toGlobalId(op.id), status: 'RUNNING', revision: 2 } },
+    });
   });
 });
