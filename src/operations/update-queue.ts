@@ -1,5 +1,6 @@
 import { SubscriberTooSlowError } from './errors.js';
 import type { OperationRecord } from './model.js';
+import { PUSH, type Pushable, type Pushing, type Sink } from './push.js';
 import { isDone } from './status.js';
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -54,7 +55,9 @@ interface Item {
  * allows is cut off instead: its stream ends with `SubscriberTooSlowError` and its memory is
  * freed at once. A resubscribing client starts again from the current state.
  */
-export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
+export class UpdateQueue
+  implements AsyncIterableIterator<OperationRecord>, Pushable<OperationRecord>, Pushing
+{
   /** Waiting items from `head` on; read ones before it are cleared and trimmed now and then. */
   private items: Array<Item | undefined> = [];
   private head = 0;
@@ -77,6 +80,12 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     resolve(result: IteratorResult<OperationRecord>): void;
     reject(error: unknown): void;
   } | null = null;
+  /** In push mode, who takes each state as it comes (`PUSH`) instead of a reader's `next`. */
+  private sink: Sink<OperationRecord> | null = null;
+  /** The sink refused the last state: the rest wait until it resumes. */
+  private paused = false;
+  /** A drain is running (a sink may push, close or resume from inside it). */
+  private draining = false;
   private closed = false;
   private completeAfterDrain = false;
   /** Why the stream was cut off, thrown once by `next`. */
@@ -223,8 +232,56 @@ export class UpdateQueue implements AsyncIterableIterator<OperationRecord> {
     return null;
   }
 
+  /** Hands a sink what waits, in order, until it refuses one or nothing is left. */
+  private drain(): void {
+    if (this.draining) return; // the drain below goes on with what changed
+    this.draining = true;
+    try {
+      // The end and a failure reach a paused sink too: nothing it waits for would follow.
+      while (this.sink !== null && (!this.paused || this.closed)) {
+        let result: IteratorResult<OperationRecord> | null;
+        try {
+          result = this.poll();
+        } catch (error) {
+          const sink = this.sink;
+          this.sink = null;
+          sink.onError(error);
+          return;
+        }
+        if (result === null) return;
+        if (result.done) {
+          const sink = this.sink;
+          this.sink = null;
+          sink.onEnd();
+          return;
+        }
+        if (!this.sink.onItem(result.value)) this.paused = true;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Push mode: every state from now on goes to `sink` as it comes (see `Pushable`). */
+  [PUSH](sink: Sink<OperationRecord>): Pushing | null {
+    if (this.reader !== null || this.sink !== null) return null;
+    this.sink = sink;
+    this.drain();
+    return this;
+  }
+
+  /** The sink takes states again. */
+  resume(): void {
+    this.paused = false;
+    this.drain();
+  }
+
   /** Settles a waiting reader's `next` with what there is now. */
   private wake(): void {
+    if (this.sink !== null) {
+      this.drain();
+      return;
+    }
     const reader = this.reader;
     if (reader === null) return;
     this.reader = null; // a close inside `poll` finds no reader to settle twice

@@ -1,5 +1,6 @@
 import { NotFoundError, SubscriberTooSlowError, ValidationError } from '../operations/errors.js';
 import type { OperationRecord } from '../operations/model.js';
+import { PUSH, type Pushable, type Pushing, pushFrom, type Sink } from '../operations/push.js';
 import { isDone } from '../operations/status.js';
 import { builder } from './builder.js';
 import { badUserInput, notFound, subscriberTooSlow } from './codes.js';
@@ -22,10 +23,17 @@ function sending(
 
 /**
  * The feed's stream, with a reader cut off for falling behind told so in GraphQL's form. A class,
- * so an idle subscription holds one small object rather than closures.
+ * so an idle subscription holds one small object rather than closures; it pushes when the feed's
+ * stream does (it is then its sink).
  */
-class WithErrorCodes implements AsyncIterableIterator<OperationRecord> {
+class WithErrorCodes
+  implements
+    AsyncIterableIterator<OperationRecord>,
+    Pushable<OperationRecord>,
+    Sink<OperationRecord>
+{
   readonly #stream: AsyncIterableIterator<OperationRecord>;
+  #sink: Sink<OperationRecord> | null = null;
 
   constructor(stream: AsyncIterableIterator<OperationRecord>) {
     this.#stream = stream;
@@ -41,6 +49,25 @@ class WithErrorCodes implements AsyncIterableIterator<OperationRecord> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  [PUSH](sink: Sink<OperationRecord>): Pushing | null {
+    this.#sink = sink;
+    return pushFrom(this.#stream, this);
+  }
+
+  onItem(record: OperationRecord): boolean {
+    return this.#sink?.onItem(record) ?? false;
+  }
+
+  onEnd(): void {
+    this.#sink?.onEnd();
+  }
+
+  onError(error: unknown): void {
+    this.#sink?.onError(
+      error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error,
+    );
   }
 }
 

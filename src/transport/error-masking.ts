@@ -18,7 +18,7 @@ export class ErrorMasking {
   }
 
   /** yoga's `maskError`: our errors pass, any other becomes a generic one. */
-  readonly mask = (error: unknown): Error => {
+  readonly mask = (error: unknown): GraphQLError => {
     if (error instanceof GraphQLError) {
       const original = error.originalError;
       if (original === undefined || original === null || original instanceof GraphQLError) {

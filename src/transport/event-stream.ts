@@ -128,9 +128,7 @@ export function useEventStreams(options: EventStreamOptions): Plugin {
         try {
           item = await iterator.next();
         } catch (error) {
-          const masked = masking.mask(error);
-          const failure =
-            masked instanceof GraphQLError ? masked : new GraphQLError(masked.message);
+          const failure = masking.mask(error);
           masking.report([failure], state.requestId);
           return finish(controller, event('next', serialize({ errors: [failure] })));
         }

@@ -4,11 +4,16 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
+  type GraphQLError,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { PUSH, type Pushable, type Pushing, pushFrom, type Sink } from '../operations/push.js';
 import type { Context } from '../schema/context.js';
 
 type Executed = ExecutionResult | Promise<ExecutionResult>;
+
+/** Masks an error that is not ours (`ErrorMasking.mask`): a GraphQL error either way. */
+type Mask = (error: GraphQLError) => GraphQLError;
 
 /**
  * Each event's results, per subscription key. The feed hands one record object to every stream
@@ -55,8 +60,22 @@ function subscriptionKey(args: ExecutionArgs): string | null {
   ]);
 }
 
-function executeShared(args: ExecutionArgs, key: string, event: unknown): Executed {
-  if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+/** `result` with the errors that are not ours masked; the same object when it has none. */
+function maskedResult(result: ExecutionResult, mask: Mask): ExecutionResult {
+  if (result.errors === undefined) return result;
+  return { ...result, errors: result.errors.map(mask) };
+}
+
+/** Executes `event` for `args`, its errors masked. */
+function executeMasked(args: ExecutionArgs, event: unknown, mask: Mask): Executed {
+  const executed = execute({ ...args, rootValue: event });
+  return isPromise(executed)
+    ? executed.then((result) => maskedResult(result, mask))
+    : maskedResult(executed, mask);
+}
+
+function executeShared(args: ExecutionArgs, key: string, event: unknown, mask: Mask): Executed {
+  if (typeof event !== 'object' || event === null) return executeMasked(args, event, mask);
   let byKey = executions.get(event);
   if (byKey === undefined) {
     byKey = new Map();
@@ -64,7 +83,7 @@ function executeShared(args: ExecutionArgs, key: string, event: unknown): Execut
   }
   let result = byKey.get(key);
   if (result === undefined) {
-    result = execute({ ...args, rootValue: event });
+    result = executeMasked(args, event, mask);
     byKey.set(key, result);
   }
   return result;
@@ -82,18 +101,39 @@ function yielded(value: ExecutionResult): IteratorYieldResult<ExecutionResult> {
 
 /**
  * `source` with each event executed for the subscription `args` describes: shared with the
- * other streams of its `key`, or on its own without one; ending one ends the other. A class, so
- * an idle subscription holds one small object rather than closures.
+ * other streams of its `key`, or on its own without one; ending one ends the other. Errors that
+ * are not ours are masked once per execution, so a pushed result (which envelop's per-event
+ * masking never sees) is masked too. A class, so an idle subscription holds one small object
+ * rather than closures; it pushes when its source does (it is then its sink), one result at a
+ * time and in order.
  */
-class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
+class ExecutedEvents
+  implements
+    AsyncIterableIterator<ExecutionResult>,
+    Pushable<ExecutionResult>,
+    Sink<unknown>,
+    Pushing
+{
   readonly #iterator: AsyncIterator<unknown>;
   readonly #args: ExecutionArgs;
   readonly #key: string | null;
+  readonly #mask: Mask;
+  #sink: Sink<ExecutionResult> | null = null;
+  #source: Pushing | null = null;
+  /** A pushed event's execution has not settled: the source waits for it. */
+  #executing = false;
 
-  constructor(source: AsyncIterable<unknown>, args: ExecutionArgs, key: string | null) {
+  constructor(source: AsyncIterable<unknown>, args: ExecutionArgs, key: string | null, mask: Mask) {
     this.#iterator = source[Symbol.asyncIterator]();
     this.#args = args;
     this.#key = key;
+    this.#mask = mask;
+  }
+
+  #execute(event: unknown): Executed {
+    return this.#key === null
+      ? executeMasked(this.#args, event, this.#mask)
+      : executeShared(this.#args, this.#key, event, this.#mask);
   }
 
   // Not an async function: an idle stream holds one pending promise, not a suspended frame; and
@@ -101,11 +141,7 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
   next(): Promise<IteratorResult<ExecutionResult>> {
     return this.#iterator.next().then((step) => {
       if (step.done) return DONE;
-      const event = step.value;
-      const executed =
-        this.#key === null
-          ? execute({ ...this.#args, rootValue: event })
-          : executeShared(this.#args, this.#key, event);
+      const executed = this.#execute(step.value);
       return isPromise(executed) ? executed.then(yielded) : yielded(executed);
     });
   }
@@ -123,6 +159,41 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
   [Symbol.asyncIterator](): this {
     return this;
   }
+
+  [PUSH](sink: Sink<ExecutionResult>): Pushing | null {
+    this.#sink = sink;
+    this.#source = pushFrom(this.#iterator, this);
+    if (this.#source === null) this.#sink = null;
+    return this.#source === null ? null : this;
+  }
+
+  onItem(event: unknown): boolean {
+    const sink = this.#sink;
+    if (sink === null) return false;
+    const executed = this.#execute(event);
+    if (!isPromise(executed)) return sink.onItem(executed);
+    this.#executing = true;
+    executed.then(
+      (result) => {
+        this.#executing = false;
+        if (sink.onItem(result)) this.#source?.resume();
+      },
+      (error: unknown) => sink.onError(error),
+    );
+    return false;
+  }
+
+  onEnd(): void {
+    this.#sink?.onEnd();
+  }
+
+  onError(error: unknown): void {
+    this.#sink?.onError(error);
+  }
+
+  resume(): void {
+    if (!this.#executing) this.#source?.resume();
+  }
 }
 
 /**
@@ -131,13 +202,13 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
  * of each of its changes. Every stream still gets every event of its own stream, in its order;
  * ownership stays decided when the stream opens (SEMANTICS.md, "Live updates").
  */
-export function useSharedSubscriptionExecution(): Plugin {
+export function useSharedSubscriptionExecution(mask: Mask): Plugin {
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source;
-        return new ExecutedEvents(source, args, subscriptionKey(args));
+        return new ExecutedEvents(source, args, subscriptionKey(args), mask);
       });
     },
   };

@@ -17,6 +17,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics/metrics.js';
+import { type Pushing, pushFrom, type Sink } from '../operations/push.js';
 import { ErrorCode } from '../schema/codes.js';
 import type { RenewOutcome, SocketSession } from '../schema/context.js';
 import { authorizationFrom, refusalFor } from './connection-params.js';
@@ -24,6 +25,7 @@ import { costRefusal } from './cost-limit.js';
 import type { ErrorMasking } from './error-masking.js';
 import { type Deadline, deadline, type Expiring } from './expiry.js';
 import { outcomeOf, typeOf, UNKNOWN_TYPE } from './operation-metrics.js';
+import { streamUnder } from './pushed-streams.js';
 import type { SitePolicy } from './site-policy.js';
 import { nextFrame, sendFrame, withoutHttpStatus } from './socket-frames.js';
 import { type Slot, type SubscriberLimits, tooManySubscriptions } from './subscriber-limits.js';
@@ -187,38 +189,69 @@ interface EnvelopedRoot {
   readonly id: string;
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /**
  * A subscription's stream as graphql-ws runs it: each result is written to the socket as it
  * comes (`Connection.writeNext`), and the stream itself yields nothing; it ends, fails or is
  * returned as its source does, and graphql-ws then sends `complete` or `error` after the last
  * frame, as it would have. Its slot under the user's cap is given back once it ends, however it
  * ends, even before its first `next`. One object per subscription, methods on the prototype.
+ *
+ * The results come pushed (`operations/push.ts`) from the stream under envelop's per-event layer
+ * (`streamUnder`) when every layer of it can push: each one is written in the turn its change
+ * arrives, with no promise per layer. A socket with much waiting pauses the push until its
+ * frame is written, and the feed's queue holds (and coalesces) what comes meanwhile. A stream
+ * that cannot push is read with `next`, as before.
  */
-class SocketStream implements AsyncGenerator<never> {
+class SocketStream implements AsyncGenerator<never>, Sink<ExecutionResult> {
   readonly #iterator: AsyncIterator<ExecutionResult>;
   readonly #connection: Connection;
   readonly #id: string;
   readonly #slot: Slot | null;
+  /** The stream under envelop's layer, until push mode is tried. */
+  #under: AsyncIterable<ExecutionResult> | null;
+  #pushing: Pushing | null = null;
+  /** graphql-ws's pending `next` while pushing: settled when the stream ends or fails. */
+  #settle: {
+    resolve(done: IteratorReturnResult<undefined>): void;
+    reject(error: unknown): void;
+  } | null = null;
 
   constructor(
     source: AsyncIterable<ExecutionResult>,
     connection: Connection,
     id: string,
     slot: Slot | null,
+    under: AsyncIterable<ExecutionResult> | null,
   ) {
     this.#iterator = source[Symbol.asyncIterator]();
     this.#connection = connection;
     this.#id = id;
     this.#slot = slot;
+    this.#under = under;
   }
 
-  async next(): Promise<IteratorResult<never>> {
+  next(): Promise<IteratorResult<never>> {
+    const under = this.#under;
+    if (under === null) return this.#pull();
+    this.#under = null;
+    return new Promise((resolve, reject) => {
+      this.#settle = { resolve, reject };
+      this.#pushing = pushFrom(under, this);
+      if (this.#pushing !== null) return;
+      this.#settle = null; // nothing was taken: read it instead
+      this.#pull().then(resolve, reject);
+    });
+  }
+
+  async #pull(): Promise<IteratorResult<never>> {
     try {
       for (;;) {
         const step = await this.#iterator.next();
         if (step.done) {
           this.#slot?.release();
-          return { done: true, value: undefined };
+          return DONE;
         }
         const pending = this.#connection.writeNext(this.#id, step.value);
         if (pending !== undefined) await pending;
@@ -229,10 +262,33 @@ class SocketStream implements AsyncGenerator<never> {
     }
   }
 
+  onItem(result: ExecutionResult): boolean {
+    if (this.#settle === null) return false;
+    const pending = this.#connection.writeNext(this.#id, result);
+    if (pending === undefined) return true;
+    void pending.then(() => this.#pushing?.resume());
+    return false;
+  }
+
+  onEnd(): void {
+    const settle = this.#settle;
+    this.#settle = null;
+    this.#slot?.release();
+    settle?.resolve(DONE);
+  }
+
+  onError(error: unknown): void {
+    const settle = this.#settle;
+    this.#settle = null;
+    this.#slot?.release();
+    settle?.reject(error);
+  }
+
   async return(): Promise<IteratorResult<never>> {
     this.#slot?.release();
+    this.#under = null;
     await this.#iterator.return?.();
-    return { done: true, value: undefined };
+    return DONE;
   }
 
   async throw(error?: unknown): Promise<IteratorResult<never>> {
@@ -247,10 +303,13 @@ class SocketStream implements AsyncGenerator<never> {
 
 /** Runs a subscription; its stream writes to the socket and holds its slot while open. */
 async function subscribeHolding(args: ExecutionArgs) {
-  const { connection, id, slot, subscribe } = args.rootValue as EnvelopedRoot;
+  const root = args.rootValue as EnvelopedRoot;
+  const { connection, id, slot, subscribe } = root;
   try {
     const result = await subscribe(args);
-    if (Symbol.asyncIterator in result) return new SocketStream(result, connection, id, slot);
+    if (Symbol.asyncIterator in result) {
+      return new SocketStream(result, connection, id, slot, streamUnder(root));
+    }
     slot?.release(); // refused before a stream began (NOT_FOUND, BAD_USER_INPUT)
     return result;
   } catch (error) {

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { quotaHolder, type Viewer } from '../auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics/metrics.js';
+import { PUSH, type Pushable, type Pushing, pushFrom, type Sink } from '../operations/push.js';
 import type { HistoryReader, OperationsService } from '../operations/service.js';
 import type { WatchLinks } from '../operations/watch-links.js';
 import { badUserInput, ErrorCode, unauthenticated } from '../schema/codes.js';
@@ -17,6 +18,7 @@ import type { GraphiQLPage } from './graphiql.js';
 import { documentLimitPlugins } from './limits.js';
 import { useOperationMetrics } from './operation-metrics.js';
 import { publicBase } from './public-base.js';
+import { useExposedStreams } from './pushed-streams.js';
 import { useQueryParamCheck } from './query-params.js';
 import { useSchemaPrivacy } from './schema-privacy.js';
 import { useSharedSubscriptionExecution } from './shared-execution.js';
@@ -154,12 +156,14 @@ class HttpStream implements EventStreamState {
 /**
  * Yields what `source` yields until the viewer's token expires (read per event from the socket's
  * session, which a renewal moves); an event arriving later ends it instead. A class with its
- * methods on the prototype: an idle subscription holds one small object, not closures.
+ * methods on the prototype: an idle subscription holds one small object, not closures. It pushes
+ * when its source does (it is then its sink).
  */
-class UntilExpiry<T> implements AsyncIterableIterator<T> {
+class UntilExpiry<T> implements AsyncIterableIterator<T>, Pushable<T>, Sink<T> {
   readonly #iterator: AsyncIterator<T>;
   readonly #viewer: Viewer;
   readonly #session: SocketSession | null;
+  #sink: Sink<T> | null = null;
 
   constructor(source: AsyncIterable<T>, viewer: Viewer, session: SocketSession | null) {
     this.#iterator = source[Symbol.asyncIterator]();
@@ -178,6 +182,26 @@ class UntilExpiry<T> implements AsyncIterableIterator<T> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  [PUSH](sink: Sink<T>): Pushing | null {
+    this.#sink = sink;
+    return pushFrom(this.#iterator, this);
+  }
+
+  onItem(item: T): boolean {
+    if (this.#open()) return this.#sink?.onItem(item) ?? false;
+    // Ending the source ends the push with it (`onEnd`); the event is not sent.
+    void this.return();
+    return false;
+  }
+
+  onEnd(): void {
+    this.#sink?.onEnd();
+  }
+
+  onError(error: unknown): void {
+    this.#sink?.onError(error);
   }
 
   #open(): boolean {
@@ -391,7 +415,9 @@ export function createYogaApp(options: YogaOptions): YogaApp {
       // "Did you mean …?" and introspection help a developer and map the schema for an attacker.
       ...(options.introspection ? [] : [useSchemaPrivacy()]),
       useCostLimit(options.maxQueryCost),
-      useSharedSubscriptionExecution(),
+      useSharedSubscriptionExecution(masking.mask),
+      // Last: it exposes each stream with every layer the plugins above added.
+      useExposedStreams(),
     ],
     context: (initial) => {
       const socketSignal = initial.socketSignal;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SubscriberTooSlowError } from '../../src/operations/errors.js';
 import type { OperationRecord } from '../../src/operations/model.js';
+import { pushFrom, type Sink } from '../../src/operations/push.js';
 import type { OperationStatus } from '../../src/operations/status.js';
 import * as transitions from '../../src/operations/transitions.js';
 import { QUEUE_LIMITS, UpdateQueue } from '../../src/operations/update-queue.js';
@@ -368,5 +369,95 @@ describe('UpdateQueue', () => {
     const { items } = await drainNow(queue);
     expect(read + items.length).toBe(1_200);
     expect(queue.backlog).toBe(0);
+  });
+});
+
+/** A sink that records what it is handed and refuses an item whenever `refuse` says so. */
+class RecordingSink implements Sink<OperationRecord> {
+  readonly items: OperationRecord[] = [];
+  ended = false;
+  error: unknown = null;
+  refuse: (record: OperationRecord) => boolean = () => false;
+
+  onItem(record: OperationRecord): boolean {
+    this.items.push(record);
+    return !this.refuse(record);
+  }
+
+  onEnd(): void {
+    this.ended = true;
+  }
+
+  onError(error: unknown): void {
+    this.error = error;
+  }
+}
+
+describe('UpdateQueue in push mode', () => {
+  it('hands what waits and then every state as it is pushed, in the same turn, and ends after a terminal state', () => {
+    const queue = new UpdateQueue(true, () => {});
+    queue.push(rec('a', 1, 'PENDING'));
+    const sink = new RecordingSink();
+    expect(pushFrom(queue, sink)).toBe(queue);
+    expect(sink.items.map((r) => r.revision)).toEqual([1]);
+    queue.push(rec('a', 2, 'RUNNING'));
+    queue.push(rec('a', 2, 'RUNNING')); // not newer: dropped
+    queue.push(rec('a', 3, 'SUCCEEDED'));
+    expect(sink.items.map((r) => r.revision)).toEqual([1, 2, 3]);
+    expect(sink.ended).toBe(true);
+    expect(queue.ended).toBe(true);
+  });
+
+  it('holds states while the sink refuses, coalescing progress but no status change, until it resumes', () => {
+    const queue = new UpdateQueue(true, () => {});
+    const sink = new RecordingSink();
+    sink.refuse = (record) => record.revision === 1;
+    const pushing = pushFrom(queue, sink);
+    queue.push(rec('a', 1, 'RUNNING', 0.1));
+    queue.push(rec('a', 2, 'RUNNING', 0.2));
+    queue.push(rec('a', 3, 'RUNNING', 0.3));
+    queue.push(rec('a', 4, 'CANCELLING', 0.3));
+    queue.push(rec('a', 5, 'CANCELLED', 0.3));
+    expect(sink.items.map((r) => r.revision)).toEqual([1]);
+    expect(sink.ended).toBe(false);
+    pushing?.resume();
+    expect(sink.items.map((r) => r.revision)).toEqual([1, 3, 4, 5]);
+    expect(sink.ended).toBe(true);
+  });
+
+  it('ends a refusing sink at once when the stream closes, and fails one that fell too far behind', () => {
+    const closing = new UpdateQueue(false, () => {});
+    const paused = new RecordingSink();
+    paused.refuse = () => true;
+    pushFrom(closing, paused);
+    closing.push(rec('a', 1, 'RUNNING'));
+    closing.push(rec('b', 1, 'RUNNING'));
+    closing.close();
+    expect(paused.items.map((r) => r.id)).toEqual(['a']);
+    expect(paused.ended).toBe(true);
+
+    const limits = { maxBacklog: 2, maxWaiting: 100 };
+    const behind = new UpdateQueue(false, () => {}, limits);
+    const slow = new RecordingSink();
+    slow.refuse = () => true;
+    pushFrom(behind, slow);
+    for (let revision = 1; revision <= 5; revision++) {
+      behind.push(rec('a', 2 * revision - 1, 'RUNNING'));
+      behind.push(rec('a', 2 * revision, 'CANCELLING'));
+    }
+    expect(slow.error).toBeInstanceOf(SubscriberTooSlowError);
+    expect(slow.ended).toBe(false);
+  });
+
+  it('is not taken by a second consumer, nor once a reader waits on `next`', async () => {
+    const queue = new UpdateQueue(false, () => {});
+    expect(pushFrom(queue, new RecordingSink())).toBe(queue);
+    expect(pushFrom(queue, new RecordingSink())).toBeNull();
+
+    const read = new UpdateQueue(false, () => {});
+    const next = read.next();
+    expect(pushFrom(read, new RecordingSink())).toBeNull();
+    read.push(rec('a', 1, 'RUNNING'));
+    expect((await next).value).toMatchObject({ id: 'a', revision: 1 });
   });
 });
