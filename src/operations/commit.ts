@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger.js';
 import type { OperationRecord } from './model.js';
 import type {
@@ -58,6 +59,12 @@ export interface Committer {
     beforePublish?: (claimed: readonly OperationRecord[]) => Promise<void>,
     shares?: ClaimShares,
   ): Promise<OperationRecord[]>;
+  /**
+   * The state this process last committed (or claimed) of an unfinished operation, if it still
+   * remembers it. Another process may have written since: what it says of the operation's owner
+   * and kind holds, and a write that starts from it is still decided by the compare-and-set.
+   */
+  known(id: string): OperationRecord | null;
 }
 
 /** Hears of the changes this process commits; it must return quickly and not throw. */
@@ -86,6 +93,13 @@ function changeMeta(
   }
 }
 
+/**
+ * Unfinished operations this process remembers the last committed state of, so that the next
+ * write of one (a cancel after its start, the runner's last write after a cancel) does not read
+ * it again first. Bounded: an operation finished elsewhere is forgotten in time.
+ */
+const KNOWN_STATES = 10_000;
+
 /** The committer over one store and one bus. */
 export function createCommitter(
   store: OperationStore,
@@ -97,6 +111,11 @@ export function createCommitter(
   // revisions of an operation in order; across processes the compare-and-set decides and the
   // transition log fills any gap a subscriber sees.
   const queues = new Map<string, Promise<unknown>>();
+  const latest = new LRUCache<string, OperationRecord>({ max: KNOWN_STATES });
+  function remember(record: OperationRecord): void {
+    if (isDone(record.status)) latest.delete(record.id);
+    else latest.set(record.id, record);
+  }
   function serialised<T>(id: string, work: () => Promise<T>): Promise<T> {
     const previous = queues.get(id) ?? Promise.resolve();
     const run = previous.then(work, work);
@@ -129,11 +148,19 @@ export function createCommitter(
   return {
     apply(id, decide, options) {
       return serialised(id, async () => {
-        let current = options.current ?? (await store.get(id));
+        // A remembered state may be stale: only a write from it is checked (compare-and-set),
+        // so any other outcome is decided again on the stored state.
+        let remembered = options.current === undefined ? (latest.get(id) ?? null) : null;
+        let current = options.current ?? remembered ?? (await store.get(id));
         for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
           if (current === null) return null;
           const outcome = decide(current);
-          if (outcome.kind !== 'changed') return outcome;
+          if (outcome.kind !== 'changed') {
+            if (remembered === null) return outcome;
+            remembered = null;
+            current = await store.get(id);
+            continue;
+          }
           const condition = {
             revision: current.revision,
             status: current.status,
@@ -141,13 +168,16 @@ export function createCommitter(
           };
           const meta = changeMeta(options.actor, current, outcome.next);
           if (await store.update(outcome.next, condition, meta)) {
+            remember(outcome.next);
             if (!isDone(current.status) && isDone(outcome.next.status)) {
               observer?.ended(current, outcome.next);
             }
             await publish(current, outcome.next);
             return outcome;
           }
+          remembered = null;
           current = await store.get(id);
+          if (current === null) latest.delete(id);
         }
         throw new Error(`Operation ${id}: gave up after ${MAX_ATTEMPTS} conflicting writes.`);
       });
@@ -155,7 +185,10 @@ export function createCommitter(
     async insert(record, idempotencyCutoff, actor, quota = null) {
       const meta = changeMeta(actor, null, record);
       const result = await store.insert(record, idempotencyCutoff, meta, quota);
-      if (result.inserted) await publish(null, result.record);
+      if (result.inserted) {
+        remember(result.record);
+        await publish(null, result.record);
+      }
       return result;
     },
     async claim(limit, claim, actor, beforePublish, shares) {
@@ -173,8 +206,10 @@ export function createCommitter(
           logger.error('preparing to publish claimed operations failed', { error }),
         );
       }
+      for (const next of claimed) remember(next);
       for (const next of claimed) await publish(null, next);
       return claimed;
     },
+    known: (id) => latest.get(id) ?? null,
   };
 }

@@ -360,14 +360,17 @@ export function createOperationsService(deps: {
           'reason',
         );
       }
-      const current = await store.get(id ?? '');
+      // Who may cancel it never changes, so a state this process remembers tells; whether it
+      // may be cancelled now, the committer decides on the stored state.
+      const known = id === null ? null : commit.known(id);
+      const current = known ?? (await store.get(id ?? ''));
       if (current === null || id === null || !canSee(viewer, current)) {
         throw new NotFoundError(givenId);
       }
       const outcome = await commit.apply(
         id,
         (op) => transitions.cancel(op, viewer.id, reason ?? null, clock()),
-        { actor: `user:${viewer.id}`, current },
+        known === null ? { actor: `user:${viewer.id}`, current } : { actor: `user:${viewer.id}` },
       );
       if (outcome === null) throw new NotFoundError(givenId);
       if (outcome.kind === 'rejected') throw outcome.error;

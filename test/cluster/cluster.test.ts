@@ -65,6 +65,12 @@ describe.skipIf(CLUSTER_SKIP_REASON !== null)(
         expect(seen[1]).toMatchObject(expected);
       }
       expect(await b.alice.get(op.id)).toMatchObject(expected);
+      // B wrote CANCELLING and C the end: cancelled again through B, it answers the stored state,
+      // not the one B wrote last.
+      expect(await b.alice.cancel(op.id, 'again')).toMatchObject({
+        __typename: 'CancelOperationSuccess',
+        operation: { status: 'CANCELLED', revision: 4, cancelReason: 'moved to another region' },
+      });
 
       const log = await transitionLog(a, op.id, 2);
       expect(log.map(({ revision, status, reason }) => ({ revision, status, reason }))).toEqual([
