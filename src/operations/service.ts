@@ -360,9 +360,11 @@ export function createOperationsService(deps: {
           'reason',
         );
       }
-      // Who may cancel it never changes, so a state this process remembers tells; whether it
-      // may be cancelled now, the committer decides on the stored state.
-      const known = id === null ? null : commit.known(id);
+      // Who may cancel it never changes, so a state this process remembers of one of the
+      // viewer's own operations tells; whether it may be cancelled now, the committer decides on
+      // the stored state. Anyone else's is read like a missing one: the same work for both.
+      const remembered = id === null ? null : commit.known(id);
+      const known = remembered !== null && canSee(viewer, remembered) ? remembered : null;
       const current = known ?? (await store.get(id ?? ''));
       if (current === null || id === null || !canSee(viewer, current)) {
         throw new NotFoundError(givenId);
