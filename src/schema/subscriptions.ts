@@ -65,14 +65,17 @@ class WithErrorCodes
   }
 
   onError(error: unknown): void {
-    this.#sink?.onError(
-      error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error,
-    );
+    this.#sink?.onError(codedError(error));
   }
 }
 
+/** A reader cut off for falling behind as GraphQL's SUBSCRIBER_TOO_SLOW; any other as it is. */
+function codedError(error: unknown): unknown {
+  return error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error;
+}
+
 function withErrorCode(error: unknown): never {
-  throw error instanceof SubscriberTooSlowError ? subscriberTooSlow(error.message) : error;
+  throw codedError(error);
 }
 
 function withErrorCodes(

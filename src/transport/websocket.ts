@@ -271,17 +271,19 @@ class SocketStream implements AsyncGenerator<never>, Sink<ExecutionResult> {
   }
 
   onEnd(): void {
-    const settle = this.#settle;
-    this.#settle = null;
-    this.#slot?.release();
-    settle?.resolve(DONE);
+    this.#finish()?.resolve(DONE);
   }
 
   onError(error: unknown): void {
+    this.#finish()?.reject(error);
+  }
+
+  /** The push is over: its slot is given back, and graphql-ws's pending `next` is handed out once. */
+  #finish() {
     const settle = this.#settle;
     this.#settle = null;
     this.#slot?.release();
-    settle?.reject(error);
+    return settle;
   }
 
   async return(): Promise<IteratorResult<never>> {

@@ -9,10 +9,9 @@ import {
   printSchema,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import type { OperationRecord } from '../../src/operations/model.js';
-import * as transitions from '../../src/operations/transitions.js';
 import { toGlobalId } from '../../src/schema/ids.js';
 import { schema } from '../../src/schema/index.js';
+import { minimalRecord } from '../bus/records.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const sharedContract = resolve(root, '..', 'shared', 'contract', 'operations.graphql');
@@ -45,23 +44,7 @@ describe('schema.graphql', () => {
 
 describe('node ids', () => {
   it('resolve in the same turn, so that executing an operation event needs no promise', () => {
-    const now = new Date('2026-01-01T00:00:00.000Z');
-    const op = {
-      ...transitions.create(
-        {
-          id: '7f1d3a0e-0000-4000-8000-000000000000',
-          kind: 'demo.sleep',
-          ownerId: 'alice',
-          input: null,
-          idempotencyKey: null,
-          timeoutMs: null,
-          retryOf: null,
-        },
-        now,
-      ),
-      status: 'RUNNING',
-      revision: 2,
-    } satisfies OperationRecord;
+    const op = minimalRecord({ status: 'RUNNING', revision: 2 });
     const executed = execute({
       schema,
       document: parse(

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { OperationRecord } from '../../src/operations/model.js';
-import { cancel, create, progress } from '../../src/operations/transitions.js';
+import { cancel, progress } from '../../src/operations/transitions.js';
 import { openSqlite, type StatementObserver } from '../../src/store/connect.js';
 import { MAX_BATCH } from '../../src/store/group-commit.js';
 import { at, changed, claimFor, META, op } from './store-fixture.js';
@@ -25,18 +24,7 @@ async function open(onStatement?: StatementObserver) {
 }
 
 function sample(kind = 'demo.sleep'): OperationRecord {
-  return create(
-    {
-      id: randomUUID(),
-      kind,
-      ownerId: 'alice',
-      input: { ms: 10 },
-      idempotencyKey: null,
-      timeoutMs: null,
-      retryOf: null,
-    },
-    new Date(),
-  );
+  return op({ kind, input: { ms: 10 } }, new Date());
 }
 
 /** Settles each promise into what a test can compare: its value, or its error's code or message. */
